@@ -1,0 +1,40 @@
+# Every target installs what it needs into .venv first, so each works on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?= -n 2
+
+.PHONY: install test lint format bench docs demo clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+test: install  ## the test suite (what CI runs)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install  ## print start-up, throughput and local-mode ratios
+	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_store.py
+	$(BIN)/python benchmarks/bench_local.py
+
+docs: install  ## regenerate docs/configuration.md from the config model
+	$(BIN)/python -m kedro_argo.docgen docs/configuration.md
+
+demo: install  ## compile the sample project and run it end to end on this machine
+	cd examples/spaceflights && KEDRO_DISABLE_TELEMETRY=true ../../$(BIN)/kedro argo run-local
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

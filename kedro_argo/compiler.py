@@ -1,0 +1,378 @@
+"""Plan + config → an Argo manifest dict. Pure and deterministic.
+
+Shared container settings (image, pull policy, working directory, the run's env) live once in
+``spec.templateDefaults``; each Kedro step gets a small template holding only its own command
+line and pod settings. Container commands are argument lists: no shell, so no quoting bugs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+
+from kedro_argo import naming
+from kedro_argo.config import ArgoConfig, NodeSettings, SecretRef, resolve_node_settings
+from kedro_argo.errors import CompileError
+from kedro_argo.plan import Plan, Step
+
+API_VERSION = "argoproj.io/v1alpha1"
+DAG_TEMPLATE = "kedro-pipeline"
+EXIT_TEMPLATE = "exit-handler"
+RESERVED_TEMPLATE_NAMES = (DAG_TEMPLATE, EXIT_TEMPLATE)
+POD_COMMAND = ["python", "-m", "kedro_argo"]
+NODE_ANNOTATION = "kedro.org/node"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kedro-argo"}
+
+Kind = Literal["workflow", "template", "cron"]
+KIND_NAMES: Mapping[str, str] = {
+    "workflow": "Workflow",
+    "template": "WorkflowTemplate",
+    "cron": "CronWorkflow",
+}
+NAME_LIMITS: Mapping[str, int] = {"workflow": 63, "template": 63, "cron": 52}
+GENERATE_NAME_BASE_LIMIT = 57  # Argo keeps 58 chars of generateName before the random suffix
+
+
+@dataclass(frozen=True)
+class CompileInput:
+    """Everything the compiler needs, as plain data (built by :mod:`kedro_argo.workflow`)."""
+
+    plan: Plan
+    config: ArgoConfig
+    project_name: str
+    pipeline_name: str
+    commit_id: str
+    env: str | None = None
+    node_tags: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    exchanged_datasets: frozenset[str] = frozenset()
+    versioned_datasets: frozenset[str] = frozenset()
+    exposed_parameters: Mapping[str, str] = field(default_factory=dict)  # key -> default text
+    fixed_parameters: Mapping[str, str] = field(default_factory=dict)  # key -> value text
+    data_root_required: bool = True
+
+
+def compile_manifest(
+    source: CompileInput, *, kind: Kind = "workflow", name: str | None = None
+) -> dict[str, Any]:
+    """Build the manifest for ``kind`` (``workflow``, ``template`` or ``cron``)."""
+    if kind not in KIND_NAMES:
+        raise CompileError(f"Unknown kind '{kind}': use workflow, template or cron.")
+    spec = build_workflow_spec(source)
+    metadata = build_metadata(source, kind=kind, name=name)
+    manifest: dict[str, Any] = {"apiVersion": API_VERSION, "kind": KIND_NAMES[kind]}
+    manifest["metadata"] = metadata
+    if kind == "cron":
+        manifest["spec"] = build_cron_spec(source, spec, metadata)
+    else:
+        manifest["spec"] = spec
+    return manifest
+
+
+def build_metadata(source: CompileInput, *, kind: Kind, name: str | None) -> dict[str, Any]:
+    cfg = source.config.workflow
+    limit = NAME_LIMITS[kind]
+    metadata: dict[str, Any] = {}
+    explicit = name or cfg.name
+    base = f"{source.project_name}-{source.pipeline_name.strip('_')}"
+    if explicit:
+        metadata["name"] = check_object_name(explicit, limit=limit, kind=KIND_NAMES[kind])
+    elif kind == "workflow":
+        prefix = cfg.generate_name or base
+        metadata["generateName"] = (
+            naming.to_dns_name(prefix, max_length=GENERATE_NAME_BASE_LIMIT) + "-"
+        )
+    else:
+        metadata["name"] = naming.to_dns_name(base, max_length=limit)
+    if source.config.namespace:
+        metadata["namespace"] = source.config.namespace
+    metadata["labels"] = {
+        **cfg.labels,
+        **MANAGED_BY,
+        "kedro.org/project": naming.to_label_value(source.project_name),
+        "kedro.org/pipeline": naming.to_label_value(source.pipeline_name),
+    }
+    annotations = {
+        **cfg.annotations,
+        "kedro.org/pipeline": source.pipeline_name,
+        "kedro.org/commit": source.commit_id,
+    }
+    if source.env:
+        annotations["kedro.org/env"] = source.env
+    metadata["annotations"] = annotations
+    return metadata
+
+
+def check_object_name(name: str, *, limit: int, kind: str) -> str:
+    """A user-given name is used as is or refused: silently changing it would surprise."""
+    if len(name) > limit or naming.to_dns_name(name, max_length=limit) != name:
+        raise CompileError(
+            f"'{name}' is not a valid {kind} name: use at most {limit} lower-case letters, "
+            "digits and '-', starting and ending with a letter or digit."
+        )
+    return name
+
+
+def build_cron_spec(
+    source: CompileInput, workflow_spec: dict[str, Any], metadata: Mapping[str, Any]
+) -> dict[str, Any]:
+    schedule = source.config.schedule
+    if not schedule.cron:
+        raise CompileError(
+            "A CronWorkflow needs a schedule: set schedule.cron in argo.yml "
+            "(e.g. '0 6 * * *') or pass --cron."
+        )
+    spec: dict[str, Any] = {"schedules": [schedule.cron]}
+    if schedule.timezone:
+        spec["timezone"] = schedule.timezone
+    spec["concurrencyPolicy"] = schedule.concurrency_policy
+    optional = {
+        "startingDeadlineSeconds": schedule.starting_deadline_seconds,
+        "suspend": schedule.suspend,
+        "successfulJobsHistoryLimit": schedule.successful_jobs_history_limit,
+        "failedJobsHistoryLimit": schedule.failed_jobs_history_limit,
+    }
+    spec.update({k: v for k, v in optional.items() if v is not None})
+    spec["workflowMetadata"] = {"labels": dict(metadata["labels"])}
+    spec["workflowSpec"] = workflow_spec
+    return spec
+
+
+def build_workflow_spec(source: CompileInput) -> dict[str, Any]:
+    cfg = source.config
+    spec: dict[str, Any] = {"entrypoint": DAG_TEMPLATE}
+    parameter_names = naming.to_parameter_names(source.exposed_parameters)
+    if source.exposed_parameters:
+        spec["arguments"] = {
+            "parameters": [
+                {"name": parameter_names[key], "value": value}
+                for key, value in source.exposed_parameters.items()
+            ]
+        }
+    if cfg.service_account:
+        spec["serviceAccountName"] = cfg.service_account
+    if cfg.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": s} for s in cfg.image_pull_secrets]
+    wf = cfg.workflow
+    if wf.parallelism is not None:
+        spec["parallelism"] = wf.parallelism
+    if wf.active_deadline_seconds is not None:
+        spec["activeDeadlineSeconds"] = wf.active_deadline_seconds
+    if wf.ttl is not None:
+        ttl = {
+            "secondsAfterCompletion": wf.ttl.seconds_after_completion,
+            "secondsAfterSuccess": wf.ttl.seconds_after_success,
+            "secondsAfterFailure": wf.ttl.seconds_after_failure,
+        }
+        spec["ttlStrategy"] = {k: v for k, v in ttl.items() if v is not None}
+    if wf.pod_gc is not None:
+        spec["podGC"] = {"strategy": wf.pod_gc.strategy}
+        if wf.pod_gc.delete_delay_duration:
+            spec["podGC"]["deleteDelayDuration"] = wf.pod_gc.delete_delay_duration
+    if wf.on_exit_pipeline:
+        spec["onExit"] = EXIT_TEMPLATE
+    spec["templateDefaults"] = {"container": build_default_container(source)}
+
+    param_args = build_parameter_args(source, parameter_names)
+    templates = [build_dag_template(source.plan)]
+    templates += [build_step_template(source, step, param_args) for step in source.plan.steps]
+    if wf.on_exit_pipeline:
+        templates.append(build_exit_template(source, wf.on_exit_pipeline, param_args))
+    spec["templates"] = templates
+    return spec
+
+
+def build_default_container(source: CompileInput) -> dict[str, Any]:
+    cfg = source.config
+    if not cfg.image:
+        raise CompileError(
+            "No image set: add `image: <registry>/<repository>:<tag>` to argo.yml "
+            "(the image with this project and kedro-argo installed)."
+        )
+    env = [
+        {"name": "KEDRO_DISABLE_TELEMETRY", "value": "true"},
+        {"name": "KEDRO_ARGO_RUN_ID", "value": "{{workflow.uid}}"},
+        {"name": "KEDRO_ARGO_WORKFLOW_NAME", "value": "{{workflow.name}}"},
+        {"name": "KEDRO_ARGO_WORKFLOW_CREATED", "value": "{{workflow.creationTimestamp}}"},
+        {"name": "KEDRO_ARGO_COMMIT_ID", "value": source.commit_id},
+    ]
+    if cfg.data.root:
+        env.append({"name": "KEDRO_ARGO_DATA_ROOT", "value": cfg.data.root})
+    elif source.exchanged_datasets and source.data_root_required:
+        shown = ", ".join(sorted(source.exchanged_datasets)[:5])
+        more = len(source.exchanged_datasets) - 5
+        raise CompileError(
+            f"Pipeline '{source.pipeline_name}' passes {len(source.exchanged_datasets)} "
+            f"in-memory dataset(s) between steps ({shown}{', …' if more > 0 else ''}): "
+            "set data.root in argo.yml to s3://…, gs://… or a volume path mounted in every pod."
+        )
+    env.append({"name": "KEDRO_ARGO_COMPRESSION", "value": cfg.data.compression})
+    return {
+        "image": cfg.image,
+        "imagePullPolicy": cfg.image_pull_policy,
+        "workingDir": cfg.project_dir,
+        "env": env,
+    }
+
+
+def build_parameter_args(source: CompileInput, parameter_names: Mapping[str, str]) -> list[str]:
+    """``--param key=value`` pairs every step gets: fixed ones, then exposed ones."""
+    args: list[str] = []
+    for key, value in source.fixed_parameters.items():
+        args += ["--param", f"{key}={value}"]
+    for key in source.exposed_parameters:
+        args += ["--param", f"{key}={{{{workflow.parameters.{parameter_names[key]}}}}}"]
+    return args
+
+
+def build_dag_template(plan: Plan) -> dict[str, Any]:
+    tasks = []
+    for step in plan.steps:
+        task: dict[str, Any] = {"name": step.name, "template": step.name}
+        if step.depends:
+            task["depends"] = " && ".join(step.depends)
+        tasks.append(task)
+    return {"name": DAG_TEMPLATE, "dag": {"tasks": tasks}}
+
+
+def build_step_template(
+    source: CompileInput, step: Step, param_args: Sequence[str]
+) -> dict[str, Any]:
+    args = ["step", "--pipeline", step.pipeline, "--nodes", ",".join(step.nodes)]
+    if source.env:
+        args += ["--env", source.env]
+    args += param_args
+    pinned = sorted(step.inputs & source.versioned_datasets & _produced(source.plan))
+    for dataset in pinned:
+        args += ["--pin-version", dataset]
+    tags = frozenset().union(*(source.node_tags.get(n, frozenset()) for n in step.nodes))
+    settings = resolve_node_settings(source.config.nodes, step.nodes, tags)
+    template: dict[str, Any] = {
+        "name": step.name,
+        "metadata": {"annotations": {NODE_ANNOTATION: ",".join(step.nodes)}},
+    }
+    return _apply_settings(template, {"command": list(POD_COMMAND), "args": args}, settings)
+
+
+def build_exit_template(
+    source: CompileInput, pipeline: str, param_args: Sequence[str]
+) -> dict[str, Any]:
+    args = ["step", "--pipeline", pipeline]
+    if source.env:
+        args += ["--env", source.env]
+    args += param_args
+    container = {
+        "command": list(POD_COMMAND),
+        "args": args,
+        "env": [{"name": "KEDRO_ARGO_WORKFLOW_STATUS", "value": "{{workflow.status}}"}],
+    }
+    template: dict[str, Any] = {
+        "name": EXIT_TEMPLATE,
+        "metadata": {"annotations": {"kedro.org/pipeline": pipeline}},
+    }
+    return _apply_settings(template, container, source.config.nodes.defaults)
+
+
+def _produced(plan: Plan) -> frozenset[str]:
+    return frozenset().union(*(step.outputs for step in plan.steps))
+
+
+def _apply_settings(
+    template: dict[str, Any], container: dict[str, Any], settings: NodeSettings
+) -> dict[str, Any]:
+    """Turn resolved node settings into template and container fields."""
+    if settings.env:
+        env = list(container.get("env", []))
+        names = {e["name"] for e in env}
+        env += [_env_var(k, v) for k, v in sorted(settings.env.items()) if k not in names]
+        container["env"] = env
+    resources = _resources(settings)
+    if resources:
+        container["resources"] = resources
+    if settings.volumes:
+        container["volumeMounts"] = [
+            {
+                k: v
+                for k, v in {
+                    "name": vol.name,
+                    "mountPath": vol.mount_path,
+                    "readOnly": vol.read_only,
+                    "subPath": vol.sub_path,
+                }.items()
+                if v is not None
+            }
+            for vol in settings.volumes
+        ]
+    template["container"] = container
+    if settings.volumes:
+        template["volumes"] = [{"name": v.name, **v.source} for v in settings.volumes]
+    if settings.retry is not None and settings.retry.limit is not None:
+        template["retryStrategy"] = _retry_strategy(settings)
+    if settings.timeout:
+        template["timeout"] = settings.timeout
+    if settings.node_selector:
+        template["nodeSelector"] = dict(sorted(settings.node_selector.items()))
+    if settings.tolerations:
+        template["tolerations"] = [dict(t) for t in settings.tolerations]
+    if settings.affinity:
+        template["affinity"] = settings.affinity
+    if settings.pod_spec_patch:
+        template["podSpecPatch"] = json.dumps(
+            settings.pod_spec_patch, sort_keys=True, separators=(",", ":")
+        )
+    return template
+
+
+def _env_var(name: str, value: str | SecretRef) -> dict[str, Any]:
+    if isinstance(value, SecretRef):
+        ref: dict[str, Any] = {"name": value.secret, "key": value.key}
+        if value.optional is not None:
+            ref["optional"] = value.optional
+        return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+    return {"name": name, "value": value}
+
+
+def _resources(settings: NodeSettings) -> dict[str, Any]:
+    res = settings.resources
+    if res is None:
+        return {}
+    requests = {k: v for k, v in {"cpu": res.cpu, "memory": res.memory}.items() if v}
+    limits = {k: v for k, v in {"cpu": res.cpu_limit, "memory": res.memory_limit}.items() if v}
+    if res.gpu:
+        limits[res.gpu_resource] = str(res.gpu)
+    out: dict[str, Any] = {}
+    if requests:
+        out["requests"] = requests
+    if limits:
+        out["limits"] = limits
+    return out
+
+
+def _retry_strategy(settings: NodeSettings) -> dict[str, Any]:
+    retry = settings.retry
+    assert retry is not None and retry.limit is not None
+    strategy: dict[str, Any] = {"limit": str(retry.limit)}
+    if retry.policy:
+        strategy["retryPolicy"] = retry.policy
+    if retry.backoff is not None:
+        backoff = {
+            "duration": retry.backoff.duration,
+            "factor": None if retry.backoff.factor is None else str(retry.backoff.factor),
+            "maxDuration": retry.backoff.max_duration,
+        }
+        strategy["backoff"] = {k: v for k, v in backoff.items() if v is not None}
+    return strategy
+
+
+def parameter_text(value: Any) -> str:
+    """A Kedro parameter value as the text ``--param key=<text>`` parses back to it."""
+    if isinstance(value, str):
+        try:
+            if yaml.safe_load(value) == value:
+                return value
+        except yaml.YAMLError:
+            pass
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,367 @@
+"""Typed model of ``conf/<env>/argo.yml``.
+
+Every section rejects unknown keys, so a typo fails loudly instead of being silently ignored
+(the peers' most common bug). Models are frozen: the compiler treats config as data.
+Per-node settings are resolved by :func:`resolve_node_settings` with one precedence:
+``defaults < tags (in the order they appear in argo.yml) < node name``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from kedro_argo.errors import ConfigError
+
+_DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+_QUANTITY_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[mun])?$")
+_ENV_NAME_RE = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+
+def _quantity(value: Any) -> Any:
+    """Accept ``8``, ``0.5`` or ``"500m"`` and always emit a string (what Kubernetes stores)."""
+    if isinstance(value, bool):
+        raise ValueError("a Kubernetes quantity, e.g. 2, '500m' or '4Gi', not a boolean")
+    if isinstance(value, int | float):
+        value = format(value, "g") if isinstance(value, float) else str(value)
+    if isinstance(value, str) and _QUANTITY_RE.match(value):
+        return value
+    raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 2, '500m', '4Gi')")
+
+
+def _duration(value: Any) -> Any:
+    """Accept seconds as a number or a Go duration string (``90s``, ``1h30m``)."""
+    if isinstance(value, bool):
+        raise ValueError("a duration such as '30s', '1h30m' or a number of seconds")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return f"{value:g}s"
+    if isinstance(value, str) and _DURATION_RE.match(value):
+        return value
+    raise ValueError(f"{value!r} is not a duration (e.g. '30s', '10m', '1h30m' or seconds)")
+
+
+Quantity = Annotated[str, BeforeValidator(_quantity)]
+Duration = Annotated[str, BeforeValidator(_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Resources(_Model):
+    """Container resources; ``cpu``/``memory`` are requests, ``*_limit`` are limits."""
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+    cpu_limit: Quantity | None = None
+    memory_limit: Quantity | None = None
+    gpu: Annotated[int, Field(ge=0)] | None = None
+    gpu_resource: str = "nvidia.com/gpu"
+
+
+class Backoff(_Model):
+    duration: Duration | None = None
+    factor: Annotated[int, Field(ge=1)] | None = None
+    max_duration: Duration | None = None
+
+
+class Retry(_Model):
+    limit: Annotated[int, Field(ge=0)] | None = None
+    policy: Literal["Always", "OnFailure", "OnError", "OnTransientError"] | None = None
+    backoff: Backoff | None = None
+
+
+class SecretRef(_Model):
+    """An env var read from a Kubernetes Secret: the value never enters the manifest."""
+
+    secret: str
+    key: str
+    optional: bool | None = None
+
+
+EnvValue = str | SecretRef
+
+
+class Volume(_Model):
+    """A volume mounted into the step's container; ``source`` is a Kubernetes volume source
+    (e.g. ``{persistentVolumeClaim: {claimName: data}}``) passed through unchanged."""
+
+    name: str
+    mount_path: str
+    source: dict[str, Any]
+    read_only: bool | None = None
+    sub_path: str | None = None
+
+
+class NodeSettings(_Model):
+    """Settings for one step's pod; every field is optional so levels can be merged."""
+
+    resources: Resources | None = None
+    retry: Retry | None = None
+    timeout: Duration | None = None
+    node_selector: dict[str, str] | None = None
+    tolerations: list[dict[str, Any]] | None = None
+    affinity: dict[str, Any] | None = None
+    env: dict[str, EnvValue] | None = None
+    volumes: list[Volume] | None = None
+    pod_spec_patch: dict[str, Any] | None = None
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_values(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            for name, item in value.items():
+                if not isinstance(name, str) or not _ENV_NAME_RE.match(name):
+                    raise ValueError(f"{name!r} is not a valid environment variable name")
+                out[name] = _env_scalar(item)
+            return out
+        return value
+
+    @field_validator("pod_spec_patch", mode="before")
+    @classmethod
+    def _patch_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import yaml
+
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                raise ValueError(f"not valid YAML/JSON: {exc}") from None
+            if not isinstance(value, dict):
+                raise ValueError("must be a mapping (a partial Kubernetes PodSpec)")
+        return value
+
+
+def _env_scalar(item: Any) -> Any:
+    """Plain env values become strings (`true`, `3`); secret references stay mappings."""
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, int | float):
+        return str(item)
+    return item
+
+
+class NodesConfig(_Model):
+    defaults: NodeSettings = NodeSettings()
+    tags: dict[str, NodeSettings] = {}
+    names: dict[str, NodeSettings] = {}
+
+
+class TTLStrategy(_Model):
+    seconds_after_completion: Annotated[int, Field(ge=0)] | None = None
+    seconds_after_success: Annotated[int, Field(ge=0)] | None = None
+    seconds_after_failure: Annotated[int, Field(ge=0)] | None = None
+
+
+class PodGC(_Model):
+    strategy: Literal[
+        "OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess"
+    ]
+    delete_delay_duration: Duration | None = None
+
+
+class WorkflowConfig(_Model):
+    name: str | None = None
+    generate_name: str | None = None
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    ttl: TTLStrategy | None = None
+    pod_gc: PodGC | None = None
+    parallelism: Annotated[int, Field(ge=1)] | None = None
+    active_deadline_seconds: Annotated[int, Field(ge=1)] | None = None
+    on_exit_pipeline: str | None = None
+
+    @model_validator(mode="after")
+    def _one_name(self) -> WorkflowConfig:
+        if self.name and self.generate_name:
+            raise ValueError("set either 'name' or 'generate_name', not both")
+        return self
+
+
+class ScheduleConfig(_Model):
+    cron: str | None = None
+    timezone: str | None = None
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Forbid"
+    starting_deadline_seconds: Annotated[int, Field(ge=0)] | None = None
+    suspend: bool | None = None
+    successful_jobs_history_limit: Annotated[int, Field(ge=0)] | None = None
+    failed_jobs_history_limit: Annotated[int, Field(ge=0)] | None = None
+
+
+class DataConfig(_Model):
+    """Where steps exchange intermediate (undeclared / MemoryDataset) data."""
+
+    root: str | None = None
+    local_root: str = ".kedro-argo/data"
+    compression: Literal["none", "zlib", "lz4"] = "none"
+
+    @field_validator("root")
+    @classmethod
+    def _root_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if "://" in value and not value.startswith(("s3://", "gs://", "gcs://", "file://")):
+            raise ValueError(
+                f"{value!r}: use s3://bucket/prefix, gs://bucket/prefix "
+                "or an absolute path on a volume mounted in every pod"
+            )
+        if "://" not in value and not value.startswith("/"):
+            raise ValueError(f"{value!r}: a volume path must be absolute (e.g. /mnt/data)")
+        return value.rstrip("/")
+
+
+class ServerConfig(_Model):
+    """Argo Server connection defaults; the token only ever comes from ``ARGO_TOKEN``."""
+
+    url: str | None = None
+    namespace: str | None = None
+
+
+class ArgoConfig(_Model):
+    """The whole ``argo.yml``."""
+
+    image: str | None = None
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    image_pull_secrets: list[str] = []
+    namespace: str | None = None
+    service_account: str | None = None
+    project_dir: str = "/home/kedro_docker"
+    server: ServerConfig = ServerConfig()
+    data: DataConfig = DataConfig()
+    workflow: WorkflowConfig = WorkflowConfig()
+    nodes: NodesConfig = NodesConfig()
+    parameters: list[str] = []
+    schedule: ScheduleConfig = ScheduleConfig()
+
+    @field_validator("parameters")
+    @classmethod
+    def _unique_parameters(cls, value: list[str]) -> list[str]:
+        duplicates = sorted({p for p in value if value.count(p) > 1})
+        if duplicates:
+            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        return value
+
+
+def parse_config(raw: Mapping[str, Any] | None, *, source: str) -> ArgoConfig:
+    """Validate a loaded ``argo.yml`` mapping; errors name ``source`` and the key path."""
+    try:
+        return ArgoConfig.model_validate(dict(raw or {}))
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, source)) from None
+
+
+def describe_validation_error(exc: ValidationError, source: str) -> str:
+    """One line per problem: ``<file>: <key.path>: <what is wrong>``."""
+    lines = []
+    for error in exc.errors():
+        loc = [part for part in error["loc"] if not _is_union_tag(part)]
+        path = ".".join(str(part) for part in loc) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            allowed = _allowed_keys(loc[:-1])
+            message = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {path}: {message}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part in {"str", "SecretRef"} or part.startswith("function-"))
+
+
+def _allowed_keys(loc: Iterable[Any]) -> list[str]:
+    """Walk the model along ``loc`` to list the keys that would have been accepted there."""
+    model: Any = ArgoConfig
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None:
+            return []
+        if part in fields:
+            model = _model_of(fields[part].annotation)
+        else:  # a dict key, e.g. nodes.tags.<tag>
+            model = model if model is not ArgoConfig else None
+    fields = getattr(model, "model_fields", None)
+    return sorted(fields) if fields else []
+
+
+def _model_of(annotation: Any) -> Any:
+    """The BaseModel inside ``X | None``, ``dict[str, X]`` or ``list[X]``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+_MERGED_SECTIONS = {"resources", "retry", "pod_spec_patch"}  # merged recursively
+_MERGED_MAPPINGS = {"env", "node_selector"}  # merged key by key, values replaced
+
+
+def merge_node_settings(*levels: NodeSettings | None) -> NodeSettings:
+    """Merge settings, later levels win.
+
+    ``resources``, ``retry`` and ``pod_spec_patch`` merge recursively; ``env`` and
+    ``node_selector`` merge key by key; lists (tolerations, volumes), ``affinity`` and scalars
+    are replaced whole, because half of two affinities is nobody's intent.
+    """
+    merged: dict[str, Any] = {}
+    for level in levels:
+        if level is None:
+            continue
+        for key, value in level.model_dump(exclude_none=True).items():
+            if key in _MERGED_SECTIONS and key in merged:
+                merged[key] = _deep_merge(merged[key], value)
+            elif key in _MERGED_MAPPINGS and key in merged:
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return NodeSettings.model_validate(merged)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_node_settings(
+    nodes: NodesConfig, node_names: Iterable[str], tags: Iterable[str]
+) -> NodeSettings:
+    """Settings for a step: defaults < matching tags (argo.yml order) < node names.
+
+    A step usually holds one node; when it holds several, their name-level settings apply in
+    pipeline order.
+    """
+    node_tags = set(tags)
+    levels = [nodes.defaults]
+    levels += [settings for tag, settings in nodes.tags.items() if tag in node_tags]
+    levels += [nodes.names.get(name) for name in node_names]
+    return merge_node_settings(*levels)
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON text (sorted keys, no spaces) for fields Argo takes as strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,211 @@
+"""The only compile-time module that touches Kedro.
+
+It opens the project once and reduces it to plain facts (:class:`ProjectFacts`): the nodes of
+the chosen pipeline, the registered pipelines, what the catalog says about each dataset, the
+parameters, the git commit and the parsed ``argo.yml``. Everything after this is pure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kedro_argo.config import ArgoConfig, parse_config
+from kedro_argo.errors import ConfigError, ProjectError
+from kedro_argo.plan import NodeSpec
+
+CONFIG_KEY = "argo"
+CONFIG_PATTERNS = ["argo*", "argo*/**", "**/argo*"]
+MEMORY_TYPES = frozenset(
+    {"kedro.io.memory_dataset.MemoryDataset", "kedro.io.shared_memory_dataset.SharedMemoryDataset"}
+)
+COMMIT_ENV = "KEDRO_ARGO_COMMIT_ID"
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What compile needs to know about a Kedro project, as plain data."""
+
+    project_path: Path
+    project_name: str
+    package_name: str
+    env: str | None
+    pipeline_name: str
+    nodes: tuple[NodeSpec, ...]
+    registered: Mapping[str, frozenset[str]]
+    all_tags: frozenset[str]
+    exchanged_datasets: frozenset[str]  # free or MemoryDataset: pickled between pods
+    versioned_datasets: frozenset[str]
+    parameters: Mapping[str, Any]
+    runtime_params: Mapping[str, Any]
+    commit_id: str
+    config: ArgoConfig
+    config_files: tuple[str, ...] = field(default=())
+
+
+def find_config_files(project_path: Path, conf_source: str, env: str | None) -> list[Path]:
+    """The ``argo*.yml`` files Kedro would merge for ``env`` (base first)."""
+    conf_root = project_path / conf_source
+    envs = ["base", env or os.environ.get("KEDRO_ENV") or "local"]
+    found: list[Path] = []
+    for name in dict.fromkeys(envs):
+        folder = conf_root / name
+        if folder.is_dir():
+            found += sorted(
+                p for p in folder.rglob("argo*") if p.suffix in {".yml", ".yaml", ".json"}
+            )
+    return found
+
+
+def load_config(context: Any, project_path: Path, conf_source: str, env: str | None) -> tuple[
+    ArgoConfig, tuple[str, ...]
+]:
+    """Read ``argo.yml`` through the project's own config loader (so ``-e`` overlays work)."""
+    files = find_config_files(project_path, conf_source, env)
+    if not files:
+        raise ConfigError(
+            f"No argo.yml found in {conf_source}/base or {conf_source}/{env or 'local'}: "
+            "run `kedro argo init` to create conf/base/argo.yml."
+        )
+    shown = tuple(str(p.relative_to(project_path)) for p in files)
+    loader = context.config_loader
+    loader.config_patterns.setdefault(CONFIG_KEY, CONFIG_PATTERNS)
+    try:
+        raw = loader[CONFIG_KEY]
+    except Exception as exc:  # Kedro raises several types for bad YAML / duplicate keys
+        raise ConfigError(f"{' + '.join(shown)}: cannot be read: {_first_line(exc)}") from None
+    return parse_config(raw, source=" + ".join(shown)), shown
+
+
+def load_project(
+    project_path: Path,
+    *,
+    pipeline_name: str = "__default__",
+    env: str | None = None,
+    runtime_params: Mapping[str, Any] | None = None,
+) -> ProjectFacts:
+    """Open the Kedro project at ``project_path`` and reduce it to :class:`ProjectFacts`."""
+    from kedro.framework.project import pipelines, settings
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    project_path = project_path.resolve()
+    if not (project_path / "pyproject.toml").is_file():
+        raise ProjectError(
+            f"{project_path} is not a Kedro project (no pyproject.toml with [tool.kedro])."
+        )
+    try:
+        metadata = bootstrap_project(project_path)
+    except Exception as exc:
+        raise ProjectError(f"Cannot load the Kedro project: {_first_line(exc)}") from None
+
+    with KedroSession.create(
+        project_path=project_path, env=env, runtime_params=dict(runtime_params or {})
+    ) as session:
+        context = session.load_context()
+        config, files = load_config(context, project_path, str(settings.CONF_SOURCE), env)
+        registered = {name: pipelines[name] for name in sorted(pipelines.keys())}
+        if pipeline_name not in registered:
+            known = ", ".join(registered) or "none"
+            raise ProjectError(
+                f"Pipeline '{pipeline_name}' is not registered (available: {known})."
+            )
+        pipeline = registered[pipeline_name]
+        if not pipeline.nodes:
+            raise ProjectError(f"Pipeline '{pipeline_name}' has no nodes.")
+        catalog = context.catalog
+        exchanged, versioned = classify_datasets(catalog, pipeline.datasets())
+        parameters = dict(context.params)
+
+    return ProjectFacts(
+        project_path=project_path,
+        project_name=metadata.project_name,
+        package_name=metadata.package_name,
+        env=env,
+        pipeline_name=pipeline_name,
+        nodes=tuple(node_spec(n) for n in pipeline.nodes),
+        registered={
+            name: frozenset(n.name for n in p.nodes) for name, p in registered.items()
+        },
+        all_tags=frozenset(t for p in registered.values() for n in p.nodes for t in n.tags),
+        exchanged_datasets=frozenset(exchanged),
+        versioned_datasets=frozenset(versioned),
+        parameters=parameters,
+        runtime_params=dict(runtime_params or {}),
+        commit_id=commit_id(project_path),
+        config=config,
+        config_files=files,
+    )
+
+
+def node_spec(node: Any) -> NodeSpec:
+    """A Kedro node reduced to the facts the planner needs."""
+    return NodeSpec(
+        name=node.name,
+        inputs=tuple(node.inputs),
+        outputs=tuple(node.outputs),
+        tags=frozenset(node.tags),
+        namespace=node.namespace,
+    )
+
+
+def is_parameter(name: str) -> bool:
+    return name == "parameters" or name.startswith("params:")
+
+
+def classify_datasets(catalog: Any, names: set[str]) -> tuple[set[str], set[str]]:
+    """Split datasets into those pods must exchange and those that are versioned.
+
+    Exchanged = free (unknown to the catalog, incl. factory patterns: ``name in catalog`` is
+    the only test that sees factory matches) or declared as MemoryDataset. Parameters never.
+    """
+    from kedro.io.core import AbstractVersionedDataset
+
+    exchanged: set[str] = set()
+    versioned: set[str] = set()
+    for name in sorted(names):
+        if is_parameter(name):
+            continue
+        if name not in catalog:
+            exchanged.add(name)
+            continue
+        dataset_type = catalog.get_type(name)
+        if dataset_type in MEMORY_TYPES:
+            exchanged.add(name)
+            continue
+        dataset = catalog.get(name)
+        if isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None:
+            versioned.add(name)
+    return exchanged, versioned
+
+
+def commit_id(project_path: Path) -> str:
+    """The git SHA of the project, ``-dirty`` when it has uncommitted changes.
+
+    ``KEDRO_ARGO_COMMIT_ID`` overrides it (CI builds that know the image's commit).
+    """
+    override = os.environ.get(COMMIT_ENV)
+    if override:
+        return override
+    try:
+        sha = _git(project_path, "rev-parse", "HEAD")
+        dirty = _git(project_path, "status", "--porcelain", "--", ".")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}-dirty" if dirty else sha
+
+
+def _git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=30
+    )
+    return result.stdout.strip()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
