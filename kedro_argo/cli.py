@@ -102,8 +102,10 @@ def init(ctx: click.Context, force: bool, image: str | None) -> None:
         image=image or f"{metadata.package_name.replace('_', '-')}:latest",
         force=force,
     )
-    click.echo(f"Wrote {target.relative_to(root)}: set `image` and `data.root`, then run "
-               "`kedro argo compile`.")
+    click.echo(
+        f"Wrote {target.relative_to(root)}: set `image` and `data.root`, then run "
+        "`kedro argo compile`."
+    )
 
 
 @argo.command(name="compile")

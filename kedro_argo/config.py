@@ -36,7 +36,7 @@ def _quantity(value: Any) -> Any:
         raise ValueError("a Kubernetes quantity, e.g. 2, '500m' or '4Gi', not a boolean")
     if isinstance(value, int | float):
         value = format(value, "g") if isinstance(value, float) else str(value)
-    if isinstance(value, str) and _QUANTITY_RE.match(value):
+    if isinstance(value, str) and _QUANTITY_RE.fullmatch(value):
         return value
     raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 2, '500m', '4Gi')")
 
@@ -49,7 +49,7 @@ def _duration(value: Any) -> Any:
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return f"{value:g}s"
-    if isinstance(value, str) and _DURATION_RE.match(value):
+    if isinstance(value, str) and _DURATION_RE.fullmatch(value):
         return value
     raise ValueError(f"{value!r} is not a duration (e.g. '30s', '10m', '1h30m' or seconds)")
 
@@ -126,7 +126,7 @@ class NodeSettings(_Model):
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
             for name, item in value.items():
-                if not isinstance(name, str) or not _ENV_NAME_RE.match(name):
+                if not isinstance(name, str) or not _ENV_NAME_RE.fullmatch(name):
                     raise ValueError(f"{name!r} is not a valid environment variable name")
                 out[name] = _env_scalar(item)
             return out

@@ -79,13 +79,13 @@ def _check_metadata(metadata: Mapping[str, Any], kind: str) -> None:
     generate = metadata.get("generateName")
     if name is None and generate is None:
         raise ManifestError("metadata needs a name or a generateName.")
-    if name is not None and (len(name) > limit or not DNS_NAME_RE.match(name)):
+    if name is not None and (len(name) > limit or not DNS_NAME_RE.fullmatch(name)):
         raise ManifestError(
             f"metadata.name '{name}' is not a valid {kind} name (at most {limit} characters: "
             "lower-case letters, digits and '-')."
         )
     if generate is not None and (
-        len(generate) > GENERATE_NAME_LIMIT or not DNS_NAME_RE.match(generate.rstrip("-"))
+        len(generate) > GENERATE_NAME_LIMIT or not DNS_NAME_RE.fullmatch(generate.rstrip("-"))
     ):
         raise ManifestError(f"metadata.generateName '{generate}' is not a valid name prefix.")
     for key, value in (metadata.get("labels") or {}).items():
@@ -96,12 +96,12 @@ def _check_label(key: str, value: Any) -> None:
     prefix, _, name = key.rpartition("/")
     valid_key = (
         0 < len(name) <= 63
-        and LABEL_NAME_RE.match(name)
-        and (not prefix or (len(prefix) <= 253 and DNS_SUBDOMAIN_RE.match(prefix)))
+        and LABEL_NAME_RE.fullmatch(name)
+        and (not prefix or (len(prefix) <= 253 and DNS_SUBDOMAIN_RE.fullmatch(prefix)))
     )
     if not valid_key:
         raise ManifestError(f"Label key '{key}' is not a valid Kubernetes label key.")
-    if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE_RE.match(value):
+    if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE_RE.fullmatch(value):
         raise ManifestError(
             f"Label '{key}' has value {value!r}: label values are at most 63 characters of "
             "letters, digits, '-', '_' and '.', starting and ending with a letter or digit."
@@ -111,7 +111,7 @@ def _check_label(key: str, value: Any) -> None:
 def _check_names(names: Iterable[str], *, what: str) -> None:
     seen: set[str] = set()
     for name in names:
-        if not name or len(name) > MAX_TEMPLATE_NAME or not TEMPLATE_NAME_RE.match(name):
+        if not name or len(name) > MAX_TEMPLATE_NAME or not TEMPLATE_NAME_RE.fullmatch(name):
             raise ManifestError(
                 f"'{name}' is not a valid {what} name (at most {MAX_TEMPLATE_NAME} characters, "
                 "letters, digits and '-', starting with a letter or digit)."
@@ -138,7 +138,9 @@ def _check_dag(template: str, tasks: list[Mapping[str, Any]], known: set[str]) -
         if name[0].isdigit():
             raise ManifestError(f"DAG task '{name}' must not start with a digit.")
         if task.get("template") not in known:
-            raise ManifestError(f"DAG task '{name}' uses unknown template '{task.get('template')}'.")
+            raise ManifestError(
+                f"DAG task '{name}' uses unknown template '{task.get('template')}'."
+            )
         parents = task_dependencies(task)
         for parent in parents:
             if parent not in task_names:
@@ -158,7 +160,7 @@ def task_dependencies(task: Mapping[str, Any]) -> list[str]:
         return []
     parents = [part.strip() for part in depends.split("&&")]
     for part in parents:
-        if not TEMPLATE_NAME_RE.match(part):
+        if not TEMPLATE_NAME_RE.fullmatch(part):
             raise ManifestError(
                 f"DAG task '{task.get('name')}': depends '{depends}' is not a list of task names "
                 "joined by '&&'."

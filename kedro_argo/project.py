@@ -61,9 +61,9 @@ def find_config_files(project_path: Path, conf_source: str, env: str | None) -> 
     return found
 
 
-def load_config(context: Any, project_path: Path, conf_source: str, env: str | None) -> tuple[
-    ArgoConfig, tuple[str, ...]
-]:
+def load_config(
+    context: Any, project_path: Path, conf_source: str, env: str | None
+) -> tuple[ArgoConfig, tuple[str, ...]]:
     """Read ``argo.yml`` through the project's own config loader (so ``-e`` overlays work)."""
     files = find_config_files(project_path, conf_source, env)
     if not files:
@@ -128,9 +128,7 @@ def load_project(
         env=env,
         pipeline_name=pipeline_name,
         nodes=tuple(node_spec(n) for n in pipeline.nodes),
-        registered={
-            name: frozenset(n.name for n in p.nodes) for name, p in registered.items()
-        },
+        registered={name: frozenset(n.name for n in p.nodes) for name, p in registered.items()},
         all_tags=frozenset(t for p in registered.values() for n in p.nodes for t in n.tags),
         exchanged_datasets=frozenset(exchanged),
         versioned_datasets=frozenset(versioned),
