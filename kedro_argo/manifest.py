@@ -194,6 +194,15 @@ def _find_cycle(graph: Mapping[str, list[str]]) -> list[str]:
     return []
 
 
+def _file_mode(target: Path) -> int:
+    """Keep an existing file's mode; new files get the usual 0666 minus the umask."""
+    if target.exists():
+        return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 class _Dumper(yaml.SafeDumper):
     """Block-style YAML; multi-line strings as literal blocks; never aliases."""
 
@@ -233,6 +242,7 @@ def write_text(text: str, path: str | Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, _file_mode(target))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
