@@ -346,6 +346,8 @@ class ArgoClient:
     of transient failures (see the module docstring for which requests are retried).
     ``transport`` and ``verify`` (an ``ssl.SSLContext`` or a CA bundle path) are for tests and
     unusual setups; by default TLS is verified unless ``ARGO_INSECURE_SKIP_VERIFY`` is true.
+    With ``trust_env`` (default), ``HTTPS_PROXY``/``NO_PROXY`` and ``SSL_CERT_FILE``/
+    ``SSL_CERT_DIR`` apply, as for the ``argo`` CLI.
     """
 
     stream_format = "sse"
@@ -362,6 +364,7 @@ class ArgoClient:
         backoff: float = 0.5,
         stream_timeout: float = 60.0,
         verify: ssl.SSLContext | str | bool | None = None,
+        trust_env: bool = True,
     ) -> None:
         self.settings = settings
         self.namespace = settings.namespace
@@ -385,7 +388,7 @@ class ArgoClient:
             verify=verify,
             transport=transport,
             follow_redirects=False,
-            trust_env=False,
+            trust_env=trust_env,
         )
         self._secrets = [s for s in self._secret_forms(settings.token) if s]
 
@@ -429,7 +432,7 @@ class ArgoClient:
         return text
 
     def _error(self, message: str, status: int | None = None) -> ArgoServerError:
-        return ArgoServerError(self._scrub(_one_line(message, 1000)), status)
+        return ArgoServerError(self._scrub(_one_line(message, 3000)), status)
 
     def _path(self, *parts: str) -> str:
         return "/api/v1/" + "/".join(quote(p, safe="") for p in parts)
@@ -502,7 +505,7 @@ class ArgoClient:
         except ValueError:
             body = None
         text = response.text if body is None else ""
-        server_msg = _one_line(_error_message(body, text), 600)
+        server_msg = _one_line(_error_message(body, text), 2000)
         ns = self.namespace
         what = self._what(kind, name)
         if status == 401:
@@ -515,7 +518,7 @@ class ArgoClient:
             msg += f"{_TOKEN_HELP} (server said: {server_msg})"
         elif status == 403:
             msg = (
-                f"Argo Server forbids to {action} {what} in namespace {ns!r} (403 Forbidden): "
+                f"Argo Server refused to {action} {what} in namespace {ns!r} (403 Forbidden): "
                 f"{server_msg}. The service account behind ARGO_TOKEN lacks RBAC permissions "
                 f"there; use another namespace or token ({_TOKEN_HELP})"
             )
@@ -527,8 +530,10 @@ class ArgoClient:
                 )
             elif re.search(r'namespaces? "[^"]*" not found', server_msg):
                 msg = f"Namespace {ns!r} not found on the Argo Server (404): {server_msg}"
-            elif name:
+            elif name and action not in ("create", "lint"):
                 msg = f"{what} not found in namespace {ns!r} (404): {server_msg}"
+            elif name:  # creating/linting: something the manifest refers to is missing
+                msg = f"Cannot {action} {what} in namespace {ns!r} (404): {server_msg}"
             else:
                 msg = f"Cannot {action} {what} in namespace {ns!r} (404): {server_msg}"
         elif status == 409:
@@ -1010,7 +1015,42 @@ class ArgoClient:
                 received = 0
                 stream = self._watch_stream(name, deadline)
                 try:
-                    for event in stream:
+                    while True:
+                        try:
+                            event = next(stream)
+                        except StopIteration:
+                            if not received:  # closed at once, without even the current state
+                                broke = True
+                                failures += 1
+                            break
+                        except httpx.ReadTimeout:
+                            log.debug("No workflow events for a while; re-checking %s", name)
+                            break
+                        except _StreamFailure as exc:
+                            broke = True
+                            if exc.status in _STREAM_UNSUPPORTED:
+                                use_stream = False
+                                log.info("Workflow event stream unavailable (%s); polling", exc)
+                            else:
+                                failures += 1
+                                log.info("Workflow event stream failed (%s)", self._scrub(str(exc)))
+                            break
+                        except ArgoServerError as exc:  # opening the stream failed
+                            if exc.status in (401, 403):
+                                raise
+                            broke = True
+                            if exc.status in _STREAM_UNSUPPORTED:
+                                use_stream = False
+                                log.info("Workflow event stream unavailable (HTTP %s)", exc.status)
+                            else:
+                                failures += 1
+                                log.info("Workflow event stream failed (%s)", exc)
+                            break
+                        except httpx.HTTPError as exc:
+                            broke = True
+                            failures += 1
+                            log.info("Workflow event stream broke (%s)", type(exc).__name__)
+                            break
                         received += 1
                         failures = 0
                         obj = event.get("object")
@@ -1029,36 +1069,6 @@ class ArgoClient:
                         if _phase(obj) in FINAL_PHASES:
                             return
                         check_deadline(_phase(obj))
-                except httpx.ReadTimeout:
-                    log.debug(
-                        "No workflow events for %s s; re-checking %s", self.stream_timeout, name
-                    )
-                except _StreamFailure as exc:
-                    broke = True
-                    if exc.status in _STREAM_UNSUPPORTED:
-                        use_stream = False
-                        log.info("Workflow event stream unavailable (%s); polling instead", exc)
-                    else:
-                        failures += 1
-                        log.info("Workflow event stream failed (%s)", self._scrub(str(exc)))
-                except ArgoServerError as exc:
-                    if exc.status in (401, 403):
-                        raise
-                    broke = True
-                    if exc.status in _STREAM_UNSUPPORTED:
-                        use_stream = False
-                        log.info("Workflow event stream unavailable (HTTP %s); polling", exc.status)
-                    else:
-                        failures += 1
-                        log.info("Workflow event stream failed (%s)", exc)
-                except httpx.HTTPError as exc:
-                    broke = True
-                    failures += 1
-                    log.info("Workflow event stream broke (%s)", type(exc).__name__)
-                else:
-                    if not received:  # closed at once, without even the current state
-                        broke = True
-                        failures += 1
                 finally:
                     stream.close()
                 if failures >= 3:
