@@ -163,3 +163,280 @@ def compile_(
             f"{exchanged} dataset(s) passed between steps through data.root.",
             err=True,
         )
+
+
+def build(ctx: click.Context, **request: Any) -> Any:
+    """Compile the project's pipeline (shared by every command that needs a manifest)."""
+    from kedro_argo.workflow import BuildRequest, build_manifest
+
+    return build_manifest(BuildRequest(project_path=project_path(ctx), **request))
+
+
+def project_config(ctx: click.Context, env: str | None) -> Any:
+    """argo.yml alone, for commands that need the server but not a manifest."""
+    from kedro_argo.project import load_project
+
+    return load_project(project_path(ctx), env=env).config
+
+
+@argo.command(name="run-once")
+@pipeline_option
+@env_option
+@params_option
+@click.option("--wait", is_flag=True, help="Follow the run; exit 0 only if it succeeds.")
+@click.option("--poll-interval", default=5.0, hidden=True, type=float)
+@click.pass_context
+@user_errors
+def run_once(
+    ctx: click.Context,
+    pipeline: str,
+    env: str | None,
+    params: dict[str, Any],
+    wait: bool,
+    poll_interval: float,
+) -> None:
+    """Compile, validate and submit one run of a pipeline to the Argo Server."""
+    from kedro_argo.cluster import make_client
+
+    built = build(ctx, pipeline=pipeline, env=env, kind="workflow", runtime_params=params or {})
+    with make_client(built.facts.config) as client:
+        created = client.create_workflow(built.manifest)
+        name = created["metadata"]["name"]
+        click.echo(f"Submitted {name}: {client.ui_url(name)}")
+        if wait:
+            final = follow(client, name, poll_interval)
+            ctx.exit(report_outcome(client, final))
+
+
+def follow(client: Any, name: str, poll_interval: float) -> dict[str, Any]:
+    """Wait for a workflow, showing live per-step progress (plain lines when not a TTY)."""
+    from rich.console import Console
+    from rich.live import Live
+
+    from kedro_argo.cluster import status_table, step_nodes
+
+    console = Console(stderr=True)
+    if console.is_terminal:
+        with Live(console=console, refresh_per_second=4) as live:
+            return client.wait_for_workflow(
+                name,
+                on_update=lambda wf: live.update(status_table(wf)),
+                poll_interval=poll_interval,
+            )
+    seen: dict[str, str] = {}
+
+    def show(workflow: dict[str, Any]) -> None:
+        for node in step_nodes(workflow):
+            phase = node.get("phase", "Pending")
+            if seen.get(node["id"]) != phase:
+                seen[node["id"]] = phase
+                console.print(f"{node.get('displayName')}: {phase}", highlight=False)
+
+    return client.wait_for_workflow(name, on_update=show, poll_interval=poll_interval)
+
+
+def report_outcome(client: Any, workflow: dict[str, Any]) -> int:
+    """Print the final table; on failure, which step failed and its log tail. Exit code."""
+    from rich.console import Console
+
+    from kedro_argo.cluster import failed_steps, log_tail, status_table
+
+    console = Console(stderr=True)
+    console.print(status_table(workflow))
+    phase = (workflow.get("status") or {}).get("phase")
+    name = workflow["metadata"]["name"]
+    if phase == "Succeeded":
+        click.echo(f"Workflow {name} succeeded.")
+        return 0
+    message = (workflow.get("status") or {}).get("message") or ""
+    click.echo(f"Workflow {name} ended {phase}{': ' + message if message else ''}", err=True)
+    for node in failed_steps(workflow):
+        click.echo(f"Step {node.get('displayName')} failed: {node.get('message', '')}", err=True)
+        try:
+            tail = log_tail(client, workflow, node)
+        except KedroArgoError as exc:
+            tail = [f"(logs unavailable: {exc})"]
+        for line in tail:
+            click.echo(f"  | {line}", err=True)
+    return 1
+
+
+@argo.command()
+@click.option("--cron", default=None, help="Cron expression (default: schedule.cron).")
+@click.option("--timezone", default=None, help="IANA timezone (default: schedule.timezone).")
+@click.option("--name", default=None, help="CronWorkflow name (default: <project>-<pipeline>).")
+@pipeline_option
+@env_option
+@params_option
+@click.option("--list", "list_", is_flag=True, help="List this project's schedules.")
+@click.option("--delete", default=None, metavar="NAME", help="Delete a schedule.")
+@click.pass_context
+@user_errors
+def schedule(
+    ctx: click.Context,
+    cron: str | None,
+    timezone: str | None,
+    name: str | None,
+    pipeline: str,
+    env: str | None,
+    params: dict[str, Any],
+    list_: bool,
+    delete: str | None,
+) -> None:
+    """Create or update (never duplicate) a CronWorkflow for a pipeline."""
+    from kedro_argo.cluster import make_client, project_selector
+
+    if list_ or delete:
+        config = project_config(ctx, env)
+        with make_client(config) as client:
+            if delete:
+                client.delete_cron_workflow(delete)
+                click.echo(f"Deleted schedule {delete}.")
+                return
+            metadata = ctx.find_root().obj
+            items = client.list_cron_workflows(
+                label_selector=project_selector(metadata.project_name)
+            )
+            print_schedules(items.get("items") or [])
+        return
+    built = build(
+        ctx,
+        pipeline=pipeline,
+        env=env,
+        kind="cron",
+        runtime_params=params or {},
+        name=name,
+        cron=cron,
+        timezone=timezone,
+    )
+    with make_client(built.facts.config) as client:
+        saved = client.upsert_cron_workflow(built.manifest)
+    spec = saved.get("spec", built.manifest["spec"])
+    where = f" ({spec['timezone']})" if spec.get("timezone") else ""
+    click.echo(
+        f"Schedule {saved['metadata']['name']}: {', '.join(spec['schedules'])}{where} "
+        f"runs pipeline '{pipeline}'."
+    )
+
+
+def print_schedules(items: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "schedules", "timezone", "suspended", "last run")
+    for item in items:
+        spec = item.get("spec") or {}
+        table.add_row(
+            item["metadata"]["name"],
+            ", ".join(spec.get("schedules") or []),
+            spec.get("timezone") or "",
+            "yes" if spec.get("suspend") else "no",
+            (item.get("status") or {}).get("lastScheduledTime") or "",
+        )
+    Console().print(table)
+
+
+@argo.command()
+@pipeline_option
+@env_option
+@params_option
+@click.option("--name", default=None, help="WorkflowTemplate name (default: <project>-<pipeline>).")
+@click.pass_context
+@user_errors
+def upload(
+    ctx: click.Context, pipeline: str, env: str | None, params: dict[str, Any], name: str | None
+) -> None:
+    """Create or update the pipeline as a WorkflowTemplate on the Argo Server."""
+    from kedro_argo.cluster import make_client
+
+    built = build(
+        ctx, pipeline=pipeline, env=env, kind="template", runtime_params=params or {}, name=name
+    )
+    with make_client(built.facts.config) as client:
+        saved = client.upsert_workflow_template(built.manifest)
+    click.echo(
+        f"WorkflowTemplate {saved['metadata']['name']} saved ({len(built.plan.steps)} steps)."
+    )
+
+
+@argo.command(name="list")
+@env_option
+@click.pass_context
+@user_errors
+def list_(ctx: click.Context, env: str | None) -> None:
+    """List this project's WorkflowTemplates and schedules on the Argo Server."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from kedro_argo.cluster import make_client, project_selector
+
+    config = project_config(ctx, env)
+    selector = project_selector(ctx.find_root().obj.project_name)
+    with make_client(config) as client:
+        templates = client.list_workflow_templates(label_selector=selector).get("items") or []
+        crons = client.list_cron_workflows(label_selector=selector).get("items") or []
+    table = Table("kind", "name", "pipeline", "commit")
+    for kind, items in (("WorkflowTemplate", templates), ("CronWorkflow", crons)):
+        for item in items:
+            annotations = item["metadata"].get("annotations") or {}
+            table.add_row(
+                kind,
+                item["metadata"]["name"],
+                annotations.get("kedro.org/pipeline", ""),
+                annotations.get("kedro.org/commit", ""),
+            )
+    Console().print(table)
+
+
+@argo.command()
+@click.argument("name", required=False)
+@click.option("--open", "open_", is_flag=True, help="Open it in the browser.")
+@env_option
+@click.pass_context
+@user_errors
+def ui(ctx: click.Context, name: str | None, open_: bool, env: str | None) -> None:
+    """Print the Argo UI URL (of one workflow, or of the namespace)."""
+    from kedro_argo.cluster import make_client
+
+    with make_client(project_config(ctx, env)) as client:
+        url = client.ui_url(name)
+    click.echo(url)
+    if open_:
+        import webbrowser
+
+        webbrowser.open(url)
+
+
+@argo.command()
+@click.argument("name")
+@env_option
+@click.pass_context
+@user_errors
+def status(ctx: click.Context, name: str, env: str | None) -> None:
+    """Show a workflow's phase and the state of each step."""
+    from rich.console import Console
+
+    from kedro_argo.cluster import make_client, status_table
+
+    with make_client(project_config(ctx, env)) as client:
+        workflow = client.get_workflow(name)
+    Console().print(status_table(workflow))
+
+
+@argo.command()
+@click.argument("name")
+@click.option("--step", default=None, help="Only this step (DAG task or Kedro node name).")
+@env_option
+@click.pass_context
+@user_errors
+def logs(ctx: click.Context, name: str, step: str | None, env: str | None) -> None:
+    """Print a workflow's logs, or one step's."""
+    from kedro_argo.cluster import find_step, last_pod, make_client
+
+    with make_client(project_config(ctx, env)) as client:
+        pod = None
+        if step:
+            workflow = client.get_workflow(name)
+            pod = last_pod(workflow, find_step(workflow, step))
+        for line in client.workflow_logs(name, pod):
+            click.echo(line)

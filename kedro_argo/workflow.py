@@ -19,6 +19,7 @@ from kedro_argo.compiler import (
     parameter_text,
 )
 from kedro_argo.config import ArgoConfig
+from kedro_argo.cron import check_cron, check_timezone
 from kedro_argo.errors import ConfigError
 from kedro_argo.manifest import check_manifest
 from kedro_argo.plan import Plan, build_plan
@@ -58,6 +59,10 @@ def build_manifest(request: BuildRequest) -> Built:
 def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:
     """Pure part of :func:`build_manifest` (tests feed it hand-made facts)."""
     config = with_schedule(facts.config, cron=request.cron, timezone=request.timezone)
+    if request.kind == "cron" and config.schedule.cron:
+        check_cron(config.schedule.cron)
+    if request.kind == "cron" and config.schedule.timezone:
+        check_timezone(config.schedule.timezone)
     check_config_references(facts, config)
     plan = build_plan(
         facts.nodes, registered=facts.registered, reserved_names=RESERVED_TEMPLATE_NAMES

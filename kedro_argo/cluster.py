@@ -1,0 +1,158 @@
+"""What the cluster commands do with a compiled manifest and an Argo Server.
+
+Kept apart from :mod:`kedro_argo.client` (pure HTTP) and :mod:`kedro_argo.cli` (options):
+choosing the server and namespace from ``argo.yml`` and the env, rendering workflow status,
+finding the failed step and its log tail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kedro_argo.client import FINAL_PHASES, ArgoClient
+from kedro_argo.compiler import MANAGED_BY, NODE_ANNOTATION
+from kedro_argo.config import ArgoConfig
+from kedro_argo.naming import to_label_value
+
+MAX_POD_PREFIX = 253 - 11  # Argo v2 pod names: <workflow>-<template>-<fnv32a(node name)>
+LOG_TAIL_LINES = 30
+_PHASE_STYLE = {
+    "Succeeded": "green",
+    "Failed": "red",
+    "Error": "red",
+    "Running": "cyan",
+    "Pending": "yellow",
+    "Omitted": "dim",
+    "Skipped": "dim",
+}
+
+
+def make_client(config: ArgoConfig, **kwargs: Any) -> ArgoClient:
+    """Client from ``ARGO_*`` env, with ``server.url`` / namespaces from argo.yml first."""
+    namespace = config.server.namespace or config.namespace
+    return ArgoClient.from_env(server=config.server.url, namespace=namespace, **kwargs)
+
+
+def project_selector(project_name: str) -> str:
+    """Label selector of the objects this project's compiled manifests carry."""
+    ((key, value),) = MANAGED_BY.items()
+    return f"{key}={value},kedro.org/project={to_label_value(project_name)}"
+
+
+def fnv32a(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def pod_name(workflow_name: str, node: Mapping[str, Any]) -> str:
+    """The pod a workflow node ran in (Argo's v2 pod naming, the default since v3.4)."""
+    template = node.get("templateName") or ""
+    if not template or workflow_name == node.get("name"):
+        return workflow_name
+    prefix = f"{workflow_name}-{template}"
+    if len(prefix) > MAX_POD_PREFIX:
+        prefix = prefix[:MAX_POD_PREFIX]
+    return f"{prefix}-{fnv32a(node.get('name', ''))}"
+
+
+def step_nodes(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The workflow's pod nodes (its Kedro steps and exit handler), in start order."""
+    nodes = (workflow.get("status") or {}).get("nodes") or {}
+    pods = [dict(n, id=i) for i, n in nodes.items() if n.get("type") in {"Pod", "Retry"}]
+    # A retried step shows a Retry node plus one Pod per attempt: show the Retry node.
+    retried = {child for n in pods if n.get("type") == "Retry" for child in n.get("children", [])}
+    shown = [n for n in pods if n["id"] not in retried]
+    return sorted(shown, key=lambda n: (n.get("startedAt") or "~", n.get("displayName", "")))
+
+
+def attempts(workflow: Mapping[str, Any], node: Mapping[str, Any]) -> int:
+    return len(node.get("children", [])) if node.get("type") == "Retry" else 1
+
+
+def failed_steps(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [n for n in step_nodes(workflow) if n.get("phase") in {"Failed", "Error"}]
+
+
+def last_pod(workflow: Mapping[str, Any], node: Mapping[str, Any]) -> str:
+    """Pod of a step's last attempt."""
+    if node.get("type") == "Retry" and node.get("children"):
+        nodes = (workflow.get("status") or {}).get("nodes") or {}
+        child = nodes.get(node["children"][-1], {})
+        return pod_name(workflow["metadata"]["name"], child)
+    return pod_name(workflow["metadata"]["name"], node)
+
+
+def log_tail(client: ArgoClient, workflow: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for chunk in client.workflow_logs(workflow["metadata"]["name"], last_pod(workflow, node)):
+        lines.extend(chunk.splitlines())
+    return lines[-LOG_TAIL_LINES:]
+
+
+def status_table(workflow: Mapping[str, Any]) -> Any:
+    """A rich table: one row per step with its phase, attempts, duration and message."""
+    from rich.table import Table
+
+    status = workflow.get("status") or {}
+    phase = status.get("phase") or "Pending"
+    title = f"{workflow['metadata'].get('name', '?')}: [{_PHASE_STYLE.get(phase, '')}]{phase}"
+    table = Table(title=title, title_justify="left")
+    for column in ("step", "Kedro node", "phase", "attempts", "duration", "message"):
+        table.add_column(column)
+    templates = {t.get("name"): t for t in _templates(workflow)}
+    for node in step_nodes(workflow):
+        template = templates.get(node.get("templateName"), {})
+        kedro = (template.get("metadata") or {}).get("annotations", {}).get(NODE_ANNOTATION, "")
+        node_phase = node.get("phase", "Pending")
+        table.add_row(
+            node.get("displayName", ""),
+            kedro,
+            f"[{_PHASE_STYLE.get(node_phase, '')}]{node_phase}",
+            str(attempts(workflow, node)),
+            _duration(node.get("startedAt"), node.get("finishedAt")),
+            node.get("message", "") or "",
+        )
+    return table
+
+
+def is_final(workflow: Mapping[str, Any]) -> bool:
+    return (workflow.get("status") or {}).get("phase") in FINAL_PHASES
+
+
+def _templates(workflow: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    status = workflow.get("status") or {}
+    stored = (status.get("storedWorkflowTemplateSpec") or {}).get("templates")
+    return stored or (workflow.get("spec") or {}).get("templates") or []
+
+
+def _duration(started: str | None, finished: str | None) -> str:
+    from datetime import datetime, timezone
+
+    if not started:
+        return ""
+
+    def parse(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    end = parse(finished) if finished else datetime.now(timezone.utc)
+    seconds = max(0.0, (end - parse(started)).total_seconds())
+    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
+
+
+def find_step(workflow: Mapping[str, Any], step: str) -> dict[str, Any]:
+    """A step by DAG task name or by Kedro node name."""
+    from kedro_argo.errors import ArgoServerError
+
+    templates = {t.get("name"): t for t in _templates(workflow)}
+    for node in step_nodes(workflow):
+        template = templates.get(node.get("templateName"), {})
+        kedro = (template.get("metadata") or {}).get("annotations", {}).get(NODE_ANNOTATION, "")
+        if step in {node.get("displayName"), kedro}:
+            return node
+    known = ", ".join(sorted(n.get("displayName", "") for n in step_nodes(workflow)))
+    raise ArgoServerError(
+        f"Workflow {workflow['metadata']['name']} has no step '{step}' (steps: {known or 'none'})."
+    )
