@@ -13,17 +13,14 @@ from kedro_argo.errors import ConfigError
 MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _EVERY_RE = re.compile(r"^@every (\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 # (name, low, high, names accepted instead of numbers)
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _FIELDS = (
     ("minute", 0, 59, ()),
     ("hour", 0, 23, ()),
     ("day of month", 1, 31, ()),
-    (
-        "month",
-        1,
-        12,
-        (["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]),
-    ),
-    ("day of week", 0, 7, (["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])),
+    ("month", 1, 12, _MONTHS),
+    ("day of week", 0, 7, _DAYS),
 )
 
 
