@@ -1,0 +1,87 @@
+"""``kedro argo run-local``: compile (or read) a manifest and execute it on this machine.
+
+Intermediate data goes to ``data.local_root`` (default ``.kedro-argo/data`` inside the
+project, git-ignored by a ``.gitignore`` this module writes) unless ``--data-root`` says
+otherwise, so a first run needs no server. Logs go to ``.kedro-argo/logs/<workflow>/``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATE_DIR = ".kedro-argo"
+
+
+@dataclass(frozen=True)
+class LocalRequest:
+    project_path: Path
+    pipeline: str = "__default__"
+    env: str | None = None
+    runtime_params: Mapping[str, Any] = field(default_factory=dict)
+    manifest_path: Path | None = None
+    parallelism: int | None = None
+    data_root: str | None = None
+    arguments: Mapping[str, str] = field(default_factory=dict)
+    progress: bool | None = None
+
+
+def resolve_data_root(project_path: Path, configured: str) -> str:
+    """An object-store URL as is; a relative folder under the project, made absolute."""
+    if "://" in configured:
+        return configured.rstrip("/")
+    path = Path(configured)
+    return str(path if path.is_absolute() else (project_path / path).resolve())
+
+
+def ensure_ignored(project_path: Path) -> None:
+    """Keep local-mode state out of git without touching the user's own .gitignore."""
+    state = project_path / STATE_DIR
+    state.mkdir(exist_ok=True)
+    ignore = state / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# written by kedro-argo: local-mode data and logs\n*\n")
+
+
+def run_local(request: LocalRequest, console: Any = None) -> Any:
+    """Run the workflow; returns the executor's LocalRunResult (phase, steps, log paths)."""
+    from kedro_argo.local.executor import execute_plan
+    from kedro_argo.local.manifest import load_manifest
+    from kedro_argo.local.plan import plan_workflow
+    from kedro_argo.project import load_project
+    from kedro_argo.workflow import BuildRequest, build_manifest
+
+    root = request.project_path
+    if request.manifest_path is not None:
+        manifest = load_manifest(request.manifest_path)
+        config = load_project(root, env=request.env).config
+    else:
+        built = build_manifest(
+            BuildRequest(
+                project_path=root,
+                pipeline=request.pipeline,
+                env=request.env,
+                runtime_params=request.runtime_params,
+                for_local=True,
+            )
+        )
+        manifest, config = built.manifest, built.facts.config
+    ensure_ignored(root)
+    data_root = resolve_data_root(root, request.data_root or config.data.local_root)
+    plan = plan_workflow(
+        manifest,
+        project_path=root,
+        parameters=dict(request.arguments),
+        override_env={"KEDRO_ARGO_DATA_ROOT": data_root},
+        python_executable=sys.executable,
+    )
+    return execute_plan(
+        plan,
+        log_dir=root / STATE_DIR / "logs" / plan.workflow_name,
+        parallelism=request.parallelism,
+        console=console,
+        progress=request.progress,
+    )

@@ -1,0 +1,215 @@
+"""Helpers for local-mode tests: manifest builders, step programs, the offline Argo validator.
+
+Every manifest a test builds by hand goes through ``assert_valid`` (the validator in
+``../shared/argo``), so local mode is only ever tested on manifests Argo would accept.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import io
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from kedro_argo.local import LocalRunResult, run_workflow
+
+VALIDATOR_PATH = Path(
+    os.environ.get(
+        "ARGO_VALIDATOR",
+        Path(__file__).resolve().parents[3] / "shared" / "argo" / "validate.py",
+    )
+)
+
+
+def _load_validator() -> Any:
+    if not VALIDATOR_PATH.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("argo_validate", VALIDATOR_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while decorating
+    spec.loader.exec_module(module)
+    return module
+
+
+_VALIDATOR = _load_validator()
+
+
+def validation_errors(manifest: dict[str, Any]) -> list[str]:
+    """Errors the offline Argo validator finds (all layers), as strings."""
+    if _VALIDATOR is None:
+        pytest.fail(f"Argo validator not found at {VALIDATOR_PATH} (set ARGO_VALIDATOR)")
+    layers = {"schema", "cel", "meta", "lint", "size"}
+    doc = copy.deepcopy(manifest)
+    registry = {(doc.get("kind"), (doc.get("metadata") or {}).get("name")): doc}
+    findings = _VALIDATOR.validate_document(doc, registry, layers, False)
+    return [str(f) for f in findings if f.level == "error"]
+
+
+def assert_valid(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Assert the Argo validator accepts ``manifest``; return it."""
+    errors = validation_errors(manifest)
+    assert not errors, "hand-written manifest rejected by the Argo validator:\n" + "\n".join(errors)
+    return manifest
+
+
+def py(code: str, *args: str, **container: Any) -> dict[str, Any]:
+    """A container running ``python -S -c code args...`` (``-S``: faster start)."""
+    return {"command": ["python", "-S", "-c", code], "args": list(args), **container}
+
+
+def container_template(name: str, code: str, *args: str, **extra: Any) -> dict[str, Any]:
+    container = extra.pop("container", {})
+    return {"name": name, "container": {**py(code, *args), **container}, **extra}
+
+
+def workflow(
+    tasks: list[dict[str, Any]],
+    templates: list[dict[str, Any]],
+    *,
+    kind: str = "Workflow",
+    **spec: Any,
+) -> dict[str, Any]:
+    """A Workflow whose entrypoint ``main`` is a dag of ``tasks``."""
+    body = {
+        "entrypoint": "main",
+        "templateDefaults": {"container": {"image": "registry.local/proj:1"}},
+        "templates": [{"name": "main", "dag": {"tasks": tasks}}, *templates],
+        **spec,
+    }
+    meta = {"generateName": "t-"} if kind == "Workflow" else {"name": "t"}
+    if kind == "CronWorkflow":
+        return {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": kind,
+            "metadata": meta,
+            "spec": {"schedules": ["0 * * * *"], "workflowSpec": body},
+        }
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": kind, "metadata": meta, "spec": body}
+
+
+# --------------------------------------------------------------------------- step programs
+# Each reads the marker directory from $MARKS and its own name from sys.argv[1].
+
+# Record start and end wall-clock times around a sleep of argv[2] seconds.
+MARK = (
+    "import os,sys,time\n"
+    "d,n=os.environ['MARKS'],sys.argv[1]\n"
+    "open(os.path.join(d,n+'.start'),'w').write(repr(time.time()))\n"
+    "time.sleep(float(sys.argv[2]) if len(sys.argv)>2 else 0)\n"
+    "open(os.path.join(d,n+'.end'),'w').write(repr(time.time()))\n"
+)
+
+# Register in $MARKS/running for 0.3 s, recording the most runners seen at once.
+CONCURRENCY = (
+    "import os,sys,time\n"
+    "d=os.path.join(os.environ['MARKS'],'running');os.makedirs(d,exist_ok=True)\n"
+    "me=os.path.join(d,sys.argv[1]);open(me,'w').close();m=0;t=time.time()+0.3\n"
+    "while time.time()<t:\n"
+    "    m=max(m,len(os.listdir(d)));time.sleep(0.01)\n"
+    "os.remove(me);open(os.path.join(os.environ['MARKS'],sys.argv[1]+'.max'),'w').write(str(m))\n"
+)
+
+# Fail (exit 1) on the first argv[2] calls, then succeed; log each call's start time.
+FLAKY = (
+    "import os,sys,time\n"
+    "p=os.path.join(os.environ['MARKS'],sys.argv[1])\n"
+    "open(p+'.times','a').write(repr(time.time())+'\\n')\n"
+    "n=int(open(p).read()) if os.path.exists(p) else 0\n"
+    "open(p,'w').write(str(n+1))\n"
+    "sys.exit(1 if n<int(sys.argv[2]) else 0)\n"
+)
+
+# Start a grandchild (pid in $MARKS/<name>.pid), then both sleep 30 s.
+SPAWN_AND_SLEEP = (
+    "import os,subprocess,sys,time\n"
+    "c=subprocess.Popen([sys.executable,'-S','-c','import time; time.sleep(30)'])\n"
+    "open(os.path.join(os.environ['MARKS'],sys.argv[1]+'.pid'),'a').write(str(c.pid)+'\\n')\n"
+    "time.sleep(30)\n"
+)
+
+# Write argv[2:] and the environment as JSON to $MARKS/<name>.json.
+DUMP = (
+    "import json,os,sys\n"
+    "json.dump({'argv':sys.argv[2:],'env':dict(os.environ),'cwd':os.getcwd()},"
+    "open(os.path.join(os.environ['MARKS'],sys.argv[1]+'.json'),'w'))\n"
+)
+
+
+def times(marks: Path, name: str) -> tuple[float, float]:
+    return float((marks / f"{name}.start").read_text()), float((marks / f"{name}.end").read_text())
+
+
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie counts as dead)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.parent.parent.is_dir() and Path("/proc/self").exists():
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclass
+class Run:
+    result: LocalRunResult
+    marks: Path
+    output: str  # what the console printed
+
+
+def run_local(manifest: dict[str, Any], tmp_path: Path, **kwargs: Any) -> Run:
+    """Validate ``manifest``, run it with $MARKS set, capture the console output."""
+    marks = tmp_path / "marks"
+    marks.mkdir(exist_ok=True)
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    out = io.StringIO()
+    console = kwargs.pop("console", None) or Console(file=out, width=200, color_system=None)
+    extra_env = {"MARKS": str(marks), **kwargs.pop("extra_env", {})}
+    result = run_workflow(
+        assert_valid(manifest),
+        project_path=project,
+        log_dir=kwargs.pop("log_dir", tmp_path / "logs"),
+        console=console,
+        progress=kwargs.pop("progress", False),
+        extra_env=extra_env,
+        **kwargs,
+    )
+    return Run(result, marks, out.getvalue())
+
+
+# Start a grandchild that notes a SIGTERM in $MARKS/<name>.term, then both sleep 30 s. On
+# SIGTERM the parent waits for the grandchild (a pod's end would kill it at once otherwise).
+GRANDCHILD_NOTES_SIGTERM = (
+    "import os,signal,subprocess,sys,time\n"
+    "code=('import os,signal,sys,time\\n'\n"
+    "      'def h(*a):\\n'\n"
+    "      '    open(sys.argv[1],\"w\").close(); sys.exit(0)\\n'\n"
+    "      'signal.signal(signal.SIGTERM,h)\\n'\n"
+    '      \'open(sys.argv[1]+".ready","w").close()\\n\'\n'
+    "      'time.sleep(30)\\n')\n"
+    "p=os.path.join(os.environ['MARKS'],sys.argv[1]+'.term')\n"
+    "c=subprocess.Popen([sys.executable,'-S','-c',code,p])\n"
+    "signal.signal(signal.SIGTERM,lambda *a:(c.wait(),sys.exit(143)))\n"
+    "time.sleep(30)\n"
+)
+
+# Leave a grandchild sleeping 30 s in the background (pid in $MARKS/<name>.pid), exit 0.
+LEAVE_BACKGROUND = (
+    "import os,subprocess,sys\n"
+    "c=subprocess.Popen([sys.executable,'-S','-c','import time; time.sleep(30)'])\n"
+    "open(os.path.join(os.environ['MARKS'],sys.argv[1]+'.pid'),'w').write(str(c.pid))\n"
+)
