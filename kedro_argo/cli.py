@@ -440,3 +440,71 @@ def logs(ctx: click.Context, name: str, step: str | None, env: str | None) -> No
             pod = last_pod(workflow, find_step(workflow, step))
         for line in client.workflow_logs(name, pod):
             click.echo(line)
+
+
+@argo.command(name="run-local")
+@pipeline_option
+@env_option
+@params_option
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Run this manifest (Workflow, WorkflowTemplate or CronWorkflow) instead of compiling.",
+)
+@click.option("--parallelism", type=click.IntRange(min=1), default=None, help="Steps at once.")
+@click.option(
+    "--data-root", default=None, help="Intermediate data location (default: data.local_root)."
+)
+@click.option(
+    "--argument",
+    "arguments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a workflow parameter (repeatable).",
+)
+@click.option("--progress/--no-progress", default=None, help="Live table (default: on a TTY).")
+@click.pass_context
+@user_errors
+def run_local(
+    ctx: click.Context,
+    pipeline: str,
+    env: str | None,
+    params: dict[str, Any],
+    manifest: Path | None,
+    parallelism: int | None,
+    data_root: str | None,
+    arguments: tuple[str, ...],
+    progress: bool | None,
+) -> None:
+    """Run the compiled workflow on this machine, each step in its own process."""
+    from kedro_argo.local_run import LocalRequest
+    from kedro_argo.local_run import run_local as execute
+
+    pairs = {}
+    for item in arguments:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} must look like NAME=VALUE", param_hint="--argument")
+        pairs[name] = value
+    result = execute(
+        LocalRequest(
+            project_path=project_path(ctx),
+            pipeline=pipeline,
+            env=env,
+            runtime_params=params or {},
+            manifest_path=manifest,
+            parallelism=parallelism,
+            data_root=data_root,
+            arguments=pairs,
+            progress=progress,
+        )
+    )
+    if not result.succeeded:
+        click.echo(
+            f"Error: workflow {result.workflow_name} {result.phase.value.lower()}: "
+            f"{result.message} (logs: {result.log_dir})",
+            err=True,
+        )
+        ctx.exit(1)
+    click.echo(f"Workflow {result.workflow_name} succeeded in {result.duration:.1f}s.", err=True)

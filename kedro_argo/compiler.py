@@ -50,6 +50,7 @@ class CompileInput:
     node_tags: Mapping[str, frozenset[str]] = field(default_factory=dict)
     exchanged_datasets: frozenset[str] = frozenset()
     versioned_datasets: frozenset[str] = frozenset()
+    exit_nodes: tuple[str, ...] = ()  # node names of the on-exit pipeline
     exposed_parameters: Mapping[str, str] = field(default_factory=dict)  # key -> default text
     fixed_parameters: Mapping[str, str] = field(default_factory=dict)  # key -> value text
     data_root_required: bool = True
@@ -108,7 +109,7 @@ def build_metadata(source: CompileInput, *, kind: Kind, name: str | None) -> dic
 
 def check_object_name(name: str, *, limit: int, kind: str) -> str:
     """A user-given name is used as is or refused: silently changing it would surprise."""
-    if len(name) > limit or naming.to_dns_name(name, max_length=limit) != name:
+    if len(name) > limit or not naming.DNS_LABEL_RE.fullmatch(name):
         raise CompileError(
             f"'{name}' is not a valid {kind} name: use at most {limit} lower-case letters, "
             "digits and '-', starting and ending with a letter or digit."
@@ -218,13 +219,26 @@ def build_default_container(source: CompileInput) -> dict[str, Any]:
     }
 
 
+def k8s_literal(text: str) -> str:
+    """Kubernetes expands ``$(VAR)`` in container args and reduces ``$$`` to ``$``: doubling
+    every ``$`` keeps user text (parameter values, names) exactly as written."""
+    return text.replace("$", "$$")
+
+
 def build_parameter_args(source: CompileInput, parameter_names: Mapping[str, str]) -> list[str]:
     """``--param key=value`` pairs every step gets: fixed ones, then exposed ones."""
+    for key, value in {**source.fixed_parameters, **source.exposed_parameters}.items():
+        if "{{" in value:
+            raise CompileError(
+                f"Parameter '{key}' has a value containing '{{{{', which Argo would read as a "
+                "template expression: change the value or pass it another way."
+            )
     args: list[str] = []
     for key, value in source.fixed_parameters.items():
-        args += ["--param", f"{key}={value}"]
+        args += ["--param", k8s_literal(f"{key}={value}")]
     for key in source.exposed_parameters:
-        args += ["--param", f"{key}={{{{workflow.parameters.{parameter_names[key]}}}}}"]
+        ref = f"{{{{workflow.parameters.{parameter_names[key]}}}}}"
+        args += ["--param", f"{k8s_literal(key)}={ref}"]
     return args
 
 
@@ -241,13 +255,14 @@ def build_dag_template(plan: Plan) -> dict[str, Any]:
 def build_step_template(
     source: CompileInput, step: Step, param_args: Sequence[str]
 ) -> dict[str, Any]:
-    args = ["step", "--pipeline", step.pipeline, "--nodes", ",".join(step.nodes)]
+    nodes = ",".join(step.nodes)
+    args = ["step", "--pipeline", k8s_literal(step.pipeline), "--nodes", k8s_literal(nodes)]
     if source.env:
-        args += ["--env", source.env]
+        args += ["--env", k8s_literal(source.env)]
     args += param_args
     pinned = sorted(step.inputs & source.versioned_datasets & _produced(source.plan))
     for dataset in pinned:
-        args += ["--pin-version", dataset]
+        args += ["--pin-version", k8s_literal(dataset)]
     tags = frozenset().union(*(source.node_tags.get(n, frozenset()) for n in step.nodes))
     settings = resolve_node_settings(source.config.nodes, step.nodes, tags)
     template: dict[str, Any] = {
@@ -260,9 +275,9 @@ def build_step_template(
 def build_exit_template(
     source: CompileInput, pipeline: str, param_args: Sequence[str]
 ) -> dict[str, Any]:
-    args = ["step", "--pipeline", pipeline]
+    args = ["step", "--pipeline", k8s_literal(pipeline)]
     if source.env:
-        args += ["--env", source.env]
+        args += ["--env", k8s_literal(source.env)]
     args += param_args
     container = {
         "command": list(POD_COMMAND),
@@ -273,7 +288,9 @@ def build_exit_template(
         "name": EXIT_TEMPLATE,
         "metadata": {"annotations": {"kedro.org/pipeline": pipeline}},
     }
-    return _apply_settings(template, container, source.config.nodes.defaults)
+    tags = frozenset().union(*(source.node_tags.get(n, frozenset()) for n in source.exit_nodes))
+    settings = resolve_node_settings(source.config.nodes, source.exit_nodes, tags)
+    return _apply_settings(template, container, settings)
 
 
 def _produced(plan: Plan) -> frozenset[str]:
@@ -311,12 +328,17 @@ def _apply_settings(
         template["volumes"] = [{"name": v.name, **v.source} for v in settings.volumes]
     if settings.retry is not None and settings.retry.limit is not None:
         template["retryStrategy"] = _retry_strategy(settings)
+    elif settings.retry is not None and (settings.retry.policy or settings.retry.backoff):
+        raise CompileError(
+            f"Template '{template['name']}': retry is set without retry.limit in argo.yml, "
+            "which Argo would read as 'retry forever': set nodes.<level>.retry.limit."
+        )
     if settings.timeout:
         template["timeout"] = settings.timeout
     if settings.node_selector:
         template["nodeSelector"] = dict(sorted(settings.node_selector.items()))
     if settings.tolerations:
-        template["tolerations"] = [dict(t) for t in settings.tolerations]
+        template["tolerations"] = [t.model_dump(exclude_none=True) for t in settings.tolerations]
     if settings.affinity:
         template["affinity"] = settings.affinity
     if settings.pod_spec_patch:

@@ -17,7 +17,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -35,7 +37,9 @@ def _quantity(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a Kubernetes quantity, e.g. 2, '500m' or '4Gi', not a boolean")
     if isinstance(value, int | float):
-        value = format(value, "g") if isinstance(value, float) else str(value)
+        value = (
+            format(value, "f").rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+        )
     if isinstance(value, str) and _QUANTITY_RE.fullmatch(value):
         return value
     raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 2, '500m', '4Gi')")
@@ -48,7 +52,8 @@ def _duration(value: Any) -> Any:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return f"{value:g}s"
+        text = str(value) if isinstance(value, int) else format(value, "f").rstrip("0").rstrip(".")
+        return f"{text}s"
     if isinstance(value, str) and _DURATION_RE.fullmatch(value):
         return value
     raise ValueError(f"{value!r} is not a duration (e.g. '30s', '10m', '1h30m' or seconds)")
@@ -80,6 +85,8 @@ class Backoff(_Model):
 
 
 class Retry(_Model):
+    """Argo retries a step with no limit forever: a limit is required wherever retry is set."""
+
     limit: Annotated[int, Field(ge=0)] | None = None
     policy: Literal["Always", "OnFailure", "OnError", "OnTransientError"] | None = None
     backoff: Backoff | None = None
@@ -93,18 +100,62 @@ class SecretRef(_Model):
     optional: bool | None = None
 
 
-EnvValue = str | SecretRef
+def _env_kind(value: Any) -> str:
+    return "secret" if isinstance(value, Mapping | SecretRef) else "plain"
+
+
+EnvValue = Annotated[
+    Annotated[str, Tag("plain")] | Annotated[SecretRef, Tag("secret")],
+    Discriminator(_env_kind),
+]
+
+
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+def _dns_label(value: Any) -> Any:
+    if isinstance(value, str) and (len(value) > 63 or not _DNS_LABEL_RE.fullmatch(value)):
+        raise ValueError(f"{value!r} is not a Kubernetes name (lower-case letters, digits, '-')")
+    return value
+
+
+def _dns_subdomain(value: Any) -> Any:
+    if isinstance(value, str) and (len(value) > 253 or not _DNS_SUBDOMAIN_RE.fullmatch(value)):
+        raise ValueError(f"{value!r} is not a Kubernetes object name")
+    return value
+
+
+KubeName = Annotated[str, BeforeValidator(_dns_label)]
+ObjectName = Annotated[str, BeforeValidator(_dns_subdomain)]
+
+
+class Toleration(_Model):
+    """A Kubernetes toleration (same keys as in a PodSpec)."""
+
+    key: str | None = None
+    operator: Literal["Exists", "Equal"] | None = None
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    tolerationSeconds: int | None = None
 
 
 class Volume(_Model):
     """A volume mounted into the step's container; ``source`` is a Kubernetes volume source
     (e.g. ``{persistentVolumeClaim: {claimName: data}}``) passed through unchanged."""
 
-    name: str
+    name: KubeName
     mount_path: str
     source: dict[str, Any]
     read_only: bool | None = None
     sub_path: str | None = None
+
+    @field_validator("mount_path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"{value!r}: a mount path must be absolute")
+        return value
 
 
 class NodeSettings(_Model):
@@ -114,7 +165,7 @@ class NodeSettings(_Model):
     retry: Retry | None = None
     timeout: Duration | None = None
     node_selector: dict[str, str] | None = None
-    tolerations: list[dict[str, Any]] | None = None
+    tolerations: list[Toleration] | None = None
     affinity: dict[str, Any] | None = None
     env: dict[str, EnvValue] | None = None
     volumes: list[Volume] | None = None
@@ -141,7 +192,10 @@ class NodeSettings(_Model):
             try:
                 value = yaml.safe_load(value)
             except yaml.YAMLError as exc:
-                raise ValueError(f"not valid YAML/JSON: {exc}") from None
+                problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                mark = getattr(exc, "problem_mark", None)
+                where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+                raise ValueError(f"not valid YAML/JSON: {problem}{where}") from None
             if not isinstance(value, dict):
                 raise ValueError("must be a mapping (a partial Kubernetes PodSpec)")
         return value
@@ -229,7 +283,7 @@ class ServerConfig(_Model):
     """Argo Server connection defaults; the token only ever comes from ``ARGO_TOKEN``."""
 
     url: str | None = None
-    namespace: str | None = None
+    namespace: KubeName | None = None
 
 
 class ArgoConfig(_Model):
@@ -237,9 +291,9 @@ class ArgoConfig(_Model):
 
     image: str | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
-    image_pull_secrets: list[str] = []
-    namespace: str | None = None
-    service_account: str | None = None
+    image_pull_secrets: list[ObjectName] = []
+    namespace: KubeName | None = None
+    service_account: ObjectName | None = None
     project_dir: str = "/home/kedro_docker"
     server: ServerConfig = ServerConfig()
     data: DataConfig = DataConfig()
@@ -281,24 +335,40 @@ def describe_validation_error(exc: ValidationError, source: str) -> str:
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and (part in {"str", "SecretRef"} or part.startswith("function-"))
+    return isinstance(part, str) and (
+        part in {"plain", "secret", "str", "SecretRef"} or part.startswith("function-")
+    )
 
 
 def _allowed_keys(loc: Iterable[Any]) -> list[str]:
     """Walk the model along ``loc`` to list the keys that would have been accepted there."""
-    model: Any = ArgoConfig
+    annotation: Any = ArgoConfig
     for part in loc:
-        if isinstance(part, int) or model is None:
+        if isinstance(part, int):
+            annotation = _item_type(annotation, list)
             continue
-        fields = getattr(model, "model_fields", None)
-        if fields is None:
+        mapping_value = _item_type(annotation, dict)
+        if mapping_value is not None:  # ``part`` is a user key (a tag, a node name, an env var)
+            annotation = mapping_value
+            continue
+        model = _model_of(annotation)
+        if model is None or part not in model.model_fields:
             return []
-        if part in fields:
-            model = _model_of(fields[part].annotation)
-        else:  # a dict key, e.g. nodes.tags.<tag>
-            model = model if model is not ArgoConfig else None
-    fields = getattr(model, "model_fields", None)
-    return sorted(fields) if fields else []
+        annotation = model.model_fields[part].annotation
+    model = _model_of(annotation)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _item_type(annotation: Any, container: type) -> Any:
+    """``X`` for ``container[..., X]`` (possibly inside ``| None``), else None."""
+    import typing
+
+    if typing.get_origin(annotation) is container:
+        return typing.get_args(annotation)[-1]
+    for arg in typing.get_args(annotation):
+        if typing.get_origin(arg) is container:
+            return typing.get_args(arg)[-1]
+    return None
 
 
 def _model_of(annotation: Any) -> Any:

@@ -20,7 +20,7 @@ _FIELDS = (
     ("hour", 0, 23, ()),
     ("day of month", 1, 31, ()),
     ("month", 1, 12, _MONTHS),
-    ("day of week", 0, 7, _DAYS),
+    ("day of week", 0, 6, _DAYS),  # Argo's parser (robfig/cron) has no 7 for Sunday
 )
 
 
@@ -49,6 +49,7 @@ def _check_item(
         raise ConfigError(f"Cron schedule '{expression}': bad step '/{step}' in the {name} field.")
     if base in {"*", "?"}:
         return
+    values = []
     for bound in base.split("-", 1):
         value = _value(bound, names, low)
         if value is None or not low <= value <= high:
@@ -56,6 +57,11 @@ def _check_item(
                 f"Cron schedule '{expression}': '{bound}' is not a valid {name} "
                 f"({low}-{high}{', or names' if names else ''})."
             )
+        values.append(value)
+    if len(values) == 2 and values[0] > values[1]:
+        raise ConfigError(
+            f"Cron schedule '{expression}': range '{base}' in the {name} field is reversed."
+        )
 
 
 def _value(text: str, names: tuple[str, ...], low: int) -> int | None:

@@ -38,6 +38,7 @@ class ProjectFacts:
     nodes: tuple[NodeSpec, ...]
     registered: Mapping[str, frozenset[str]]
     all_tags: frozenset[str]
+    node_tags: Mapping[str, frozenset[str]]  # every registered node's tags
     exchanged_datasets: frozenset[str]  # free or MemoryDataset: pickled between pods
     versioned_datasets: frozenset[str]
     parameters: Mapping[str, Any]
@@ -74,6 +75,9 @@ def load_config(
     shown = tuple(str(p.relative_to(project_path)) for p in files)
     loader = context.config_loader
     loader.config_patterns.setdefault(CONFIG_KEY, CONFIG_PATTERNS)
+    if isinstance(getattr(loader, "merge_strategy", None), dict):
+        # conf/<env>/argo.yml overrides keys, not whole sections
+        loader.merge_strategy.setdefault(CONFIG_KEY, "soft")
     try:
         raw = loader[CONFIG_KEY]
     except Exception as exc:  # Kedro raises several types for bad YAML / duplicate keys
@@ -94,6 +98,7 @@ def load_project(
     from kedro.framework.startup import bootstrap_project
 
     project_path = project_path.resolve()
+    env = env or os.environ.get("KEDRO_ENV") or None  # as Kedro itself does; pods get it too
     if not (project_path / "pyproject.toml").is_file():
         raise ProjectError(
             f"{project_path} is not a Kedro project (no pyproject.toml with [tool.kedro])."
@@ -130,6 +135,7 @@ def load_project(
         nodes=tuple(node_spec(n) for n in pipeline.nodes),
         registered={name: frozenset(n.name for n in p.nodes) for name, p in registered.items()},
         all_tags=frozenset(t for p in registered.values() for n in p.nodes for t in n.tags),
+        node_tags={n.name: frozenset(n.tags) for p in registered.values() for n in p.nodes},
         exchanged_datasets=frozenset(exchanged),
         versioned_datasets=frozenset(versioned),
         parameters=parameters,

@@ -109,6 +109,7 @@ def facts(
         "nodes": nodes,
         "registered": {"__default__": frozenset(n.name for n in nodes)},
         "all_tags": frozenset(t for n in nodes for t in n.tags),
+        "node_tags": {n.name: frozenset(n.tags) for n in nodes},
         "exchanged_datasets": frozenset(ds for n in nodes for ds in n.outputs),
         "versioned_datasets": frozenset(),
         "parameters": {},

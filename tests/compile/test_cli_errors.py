@@ -149,11 +149,6 @@ def test_existing_output_is_kept_when_compile_fails(project: Path) -> None:
     assert out.read_text() == "previous\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: compiler.check_object_name compares with naming.to_dns_name, which collapses "
-    "'--', so valid DNS-1123 names such as 'nightly--v2' are refused",
-)
 def test_valid_name_with_double_hyphen_is_accepted(project: Path) -> None:
     out = project / "tpl.yaml"
     result = invoke(
@@ -217,13 +212,6 @@ def test_cron_check_agrees_with_argo(expression: str, monkeypatch: pytest.Monkey
     assert ours == argo
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: kedro_argo.cron accepts what Argo's robfig/cron parser refuses: a reversed "
-    "range ('5-1': 'beginning of range (5) beyond end of range (1)') and day-of-week 7 "
-    "(robfig's bounds are 0-6). The shared validator (croniter) accepts both too, so only "
-    "this test notices.",
-)
 @pytest.mark.parametrize("expression", ["5-1 * * * *", "0 6 * * 7"], ids=["range", "dow-7"])
 def test_cron_refuses_what_robfig_refuses(expression: str) -> None:
     with pytest.raises(ConfigError, match="Cron schedule"):

@@ -83,32 +83,18 @@ UNKNOWN_KEYS = [
         {"nodes": {"tags": {"retry": {"resources": {"cpus": 1}}}}},
         "nodes.tags.retry.resources.cpus",
         Resources,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: config._allowed_keys treats a tag/node name that equals a NodeSettings "
-            "field ('retry', 'env', 'timeout', ...) as that field: lists Retry's keys here",
-        ),
         id="tag-named-like-a-field",
     ),
     pytest.param(
         {"nodes": {"names": {"env": {"resources": {"cpus": 1}}}}},
         "nodes.names.env.resources.cpus",
         Resources,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: same as above for a node named 'env': lists SecretRef's keys",
-        ),
         id="node-named-like-a-field",
     ),
     pytest.param(
         {"nodes": {"defaults": {"env": {"TOKEN": {"secret": "s", "key": "k", "optonal": True}}}}},
         "nodes.defaults.env.TOKEN.optonal",
         SecretRef,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: a typo inside a secret reference also reports the misleading "
-            "'nodes.defaults.env.TOKEN: Input should be a valid string' (two lines)",
-        ),
         id="secret-ref",
     ),
 ]
@@ -210,11 +196,6 @@ WRONG_VALUES = [
         {"nodes": {"defaults": {"pod_spec_patch": "{a: ["}}},
         "nodes.defaults.pod_spec_patch",
         "not valid YAML/JSON",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: NodeSettings._patch_from_text puts PyYAML's 5-line error (with a "
-            "caret diagram) into the message, breaking 'one line per problem'",
-        ),
         id="pod-spec-patch-bad-yaml",
     ),
     (
@@ -286,12 +267,6 @@ def go_duration_seconds(text: str) -> float:
     return sum(float(n) * _GO_UNITS[u] for n, u in parts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: config._duration formats seconds with '{:g}', so 1000000 becomes '1e+06s' "
-    "(not a Go duration; 1234567 even becomes '1.23457e+06s'); for nodes.* settings the "
-    "re-validation in merge_node_settings then raises a raw pydantic ValidationError",
-)
 @pytest.mark.parametrize(
     "settings",
     [
@@ -440,12 +415,6 @@ def test_env_without_argo_yml_uses_base(project: Path) -> None:
     assert image == read_config(project)["image"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG?: argo.yml overlays use Kedro's default destructive merge, so conf/prod/argo.yml "
-    "with `data: {compression: zlib}` silently drops data.root (and every other data key) of "
-    "conf/base/argo.yml, and compile fails asking for data.root",
-)
 def test_env_overlay_of_one_nested_key_keeps_the_rest_of_the_section(project: Path) -> None:
     write_config(project, {"data": {"compression": "zlib"}}, env="prod")
     env = default_env(build(project, env="prod").manifest)
@@ -453,12 +422,6 @@ def test_env_overlay_of_one_nested_key_keeps_the_rest_of_the_section(project: Pa
     assert env["KEDRO_ARGO_DATA_ROOT"] == read_config(project)["data"]["root"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with KEDRO_ENV=prod (and no --env) compile reads conf/prod (argo.yml, catalog) "
-    "but the manifest has no `--env prod` and no kedro.org/env annotation, so pods run with "
-    "another environment than the one compiled",
-)
 def test_kedro_env_variable_is_compiled_into_the_manifest(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

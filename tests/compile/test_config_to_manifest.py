@@ -71,7 +71,9 @@ nodes:
       backoff: {duration: 10, factor: 3, max_duration: 5m}
     timeout: 90
     node_selector: {pool: batch, kubernetes.io/os: linux}
-    tolerations: [{key: spot, operator: Exists, effect: NoSchedule}]
+    tolerations:
+      - {key: spot, operator: Exists, effect: NoSchedule}
+      - {key: dedicated, operator: Equal, value: ml, effect: NoExecute, tolerationSeconds: 300}
     affinity:
       nodeAffinity:
         requiredDuringSchedulingIgnoredDuringExecution:
@@ -325,10 +327,24 @@ def _node_selector(c: Compiled) -> None:
     assert c.step(PLAIN_NODE)["nodeSelector"] == {"kubernetes.io/os": "linux", "pool": "batch"}
 
 
-@check("NodeSettings.tolerations")
+@check(
+    "NodeSettings.tolerations",
+    "Toleration.key",
+    "Toleration.operator",
+    "Toleration.value",
+    "Toleration.effect",
+    "Toleration.tolerationSeconds",
+)
 def _tolerations(c: Compiled) -> None:
     assert c.step(PLAIN_NODE)["tolerations"] == [
-        {"key": "spot", "operator": "Exists", "effect": "NoSchedule"}
+        {"key": "spot", "operator": "Exists", "effect": "NoSchedule"},
+        {
+            "key": "dedicated",
+            "operator": "Equal",
+            "value": "ml",
+            "effect": "NoExecute",
+            "tolerationSeconds": 300,
+        },
     ]
 
 
@@ -594,12 +610,6 @@ def test_quantities_accepted_as_int_or_str_and_emitted_as_strings(raw: Any, emit
     assert resources == {"requests": {"cpu": emitted}, "limits": {"memory": emitted}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: --params values are copied into every step's args unescaped, so Argo "
-    "interprets '{{...}}' in them: '{{workflow.bogus}}' makes Argo reject the workflow, "
-    "'{{workflow.name}}' would silently change the parameter's value",
-)
 def test_runtime_param_with_argo_syntax_is_refused_or_kept_literal() -> None:
     project_facts = facts(
         [node("n", ["a"], ["b"])],
@@ -614,11 +624,6 @@ def test_runtime_param_with_argo_syntax_is_refused_or_kept_literal() -> None:
     assert_valid(manifest)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the exit handler only gets nodes.defaults; nodes.names/nodes.tags settings "
-    "for the on_exit_pipeline's nodes are accepted by the reference check but never applied",
-)
 def test_exit_handler_gets_the_settings_of_its_nodes(project: Path) -> None:
     update_config(
         project,

@@ -49,7 +49,7 @@ PARAMETERS: dict[str, Any] = {
     "model": {"alpha": [1, 2], "name": "yes"},
     "a-b": "with spaces and: colons",
     "ä": None,
-    "template_text": "{{ not an argo variable }}",
+    "template_text": "it's, {fine} $(HOME) $$ 100%",
 }
 PARAMETER_KEYS = ("lr", "model.alpha", "model.name", "a-b", "ä", "template_text")
 
