@@ -1,0 +1,173 @@
+"""`kedro argo run-local` end to end on the sample project: the compiled manifest runs step by
+step, intermediate data on a local path, moto S3 or fake GCS, and the declared outputs equal
+`kedro run`'s; failures are retried as configured, stop downstream steps, run the exit
+handler; timeouts are enforced; unsupported manifests are refused."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from kedro.framework.startup import bootstrap_project
+
+from kedro_argo.cli import commands
+from kedro_argo.local_run import LocalRequest, run_local
+from tests.sample_project import KEDRO, base_env, copy_project, declared_outputs, kedro
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reference_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    project = copy_project(tmp_path_factory.mktemp("ref") / "spaceflights")
+    kedro(project, "run")
+    kedro(project, "run", "--pipelines", "notify")
+    return declared_outputs(project)
+
+
+def edit_config(project: Path, **changes: Any) -> None:
+    path = project / "conf/base/argo.yml"
+    config = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        target = config
+        *parents, last = dotted.split("__")
+        for key in parents:
+            target = target.setdefault(key, {})
+        target[last] = value
+    path.write_text(yaml.safe_dump(config))
+
+
+def test_embedded_default_needs_no_server_and_matches_kedro_run(
+    tmp_path: Path, reference_outputs: dict[str, Any]
+) -> None:
+    project = copy_project(tmp_path / "spaceflights")
+    result = subprocess.run(
+        [KEDRO, "argo", "run-local", "--no-progress"],
+        cwd=project,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "succeeded" in result.stderr
+    outputs = declared_outputs(project)
+    assert outputs.pop("08_reporting/run_status.json") == {"status": "Succeeded"}
+    reference = dict(reference_outputs)
+    reference.pop("08_reporting/run_status.json")
+    assert outputs == reference
+    state = project / ".kedro-argo"
+    assert (state / ".gitignore").read_text().strip().endswith("*")
+    stored = [p for p in (state / "data").rglob("*") if p.is_file()]
+    assert stored, "intermediate data should sit in the project's .kedro-argo/data"
+    logs = list((state / "logs").rglob("*.log"))
+    assert len(logs) == 13  # 12 steps + the exit handler
+
+
+@pytest.mark.parametrize("store", ["s3", "gcs"])
+def test_object_stores_match_kedro_run(
+    tmp_path: Path, store: str, request: pytest.FixtureRequest, reference_outputs: dict[str, Any]
+) -> None:
+    root = request.getfixturevalue(f"{store}_bucket")
+    project = copy_project(tmp_path / "spaceflights")
+    result = run_local(
+        LocalRequest(project_path=project, data_root=f"{root}intermediate", progress=False)
+    )
+    assert result.succeeded, [(s.name, s.log_tail) for s in result.failed_steps]
+    outputs = declared_outputs(project)
+    outputs.pop("08_reporting/run_status.json")
+    reference = dict(reference_outputs)
+    reference.pop("08_reporting/run_status.json")
+    assert outputs == reference
+
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(f"{root}intermediate/{result.workflow_uid}")
+    fs.invalidate_cache()
+    assert "preprocessed_companies" in {Path(p).name for p in fs.ls(path)}
+
+
+def test_failing_node_is_retried_then_fails_the_run_and_the_exit_handler_runs(
+    tmp_path: Path,
+) -> None:
+    project = copy_project(tmp_path / "spaceflights")
+    nodes = project / "src/spaceflights/pipelines/data_processing/nodes.py"
+    nodes.write_text(
+        nodes.read_text()
+        + "\n\ndef _broken(*args, **kwargs):\n    raise RuntimeError('table builder exploded')\n\n"
+        "create_model_input_table = _broken\n"
+    )
+    edit_config(
+        project,
+        nodes__names={
+            "create_model_input_table_node": {
+                "retry": {"limit": 1, "backoff": {"duration": "100ms"}}
+            }
+        },
+    )
+    result = run_local(LocalRequest(project_path=project, progress=False))
+    assert not result.succeeded
+    failed = result.step("create-model-input-table-node")
+    assert failed.attempts == 2
+    assert "table builder exploded" in (failed.log_tail or "")
+    for downstream in ("active-modelling-pipeline-split-data-node", "compare-models-node"):
+        assert result.step(downstream).phase.value == "Omitted"
+        assert result.step(downstream).attempts == 0
+    status = json.loads((project / "data/08_reporting/run_status.json").read_text())
+    assert status == {"status": "Failed"}
+
+    runner = CliRunner()
+    cli = runner.invoke(
+        commands,
+        ["argo", "run-local", "-p", "data_processing", "--no-progress"],
+        obj=bootstrap_project(project),
+        catch_exceptions=False,
+    )
+    assert cli.exit_code == 1
+    assert "Traceback" not in cli.output
+
+
+def test_timeout_is_enforced(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "spaceflights")
+    nodes = project / "src/spaceflights/pipelines/data_processing/nodes.py"
+    nodes.write_text(
+        nodes.read_text() + "\n\nimport time as _time\n\n_real = preprocess_shuttles\n\n"
+        "def preprocess_shuttles(*args, **kwargs):\n    _time.sleep(120)\n"
+        "    return _real(*args, **kwargs)\n"
+    )
+    edit_config(
+        project,
+        nodes__names={"preprocess_shuttles_node": {"timeout": "4s", "retry": {"limit": 0}}},
+        workflow__on_exit_pipeline=None,
+    )
+    result = run_local(
+        LocalRequest(project_path=project, pipeline="data_processing", progress=False)
+    )
+    assert not result.succeeded
+    step = result.step("preprocess-shuttles-node")
+    assert step.phase.value == "Failed"
+    assert step.attempts == 1
+    assert step.duration is not None and step.duration < 60
+    assert result.step("create-model-input-table-node").phase.value == "Omitted"
+
+
+def test_unsupported_manifest_feature_is_refused_before_running(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "spaceflights")
+    obj = bootstrap_project(project)
+    runner = CliRunner()
+    out = tmp_path / "wf.yaml"
+    compiled = runner.invoke(commands, ["argo", "compile", "-p", "notify", "-o", str(out)], obj=obj)
+    assert compiled.exit_code == 0, compiled.output
+    manifest = yaml.safe_load(out.read_text())
+    manifest["spec"]["templates"][0]["dag"]["tasks"][0]["withItems"] = [1, 2]
+    out.write_text(yaml.safe_dump(manifest))
+    result = runner.invoke(commands, ["argo", "run-local", "--manifest", str(out)], obj=obj)
+    assert result.exit_code == 1
+    assert "withItems" in result.output
+    assert "Traceback" not in result.output
+    assert not (project / "data/08_reporting/run_status.json").exists()
