@@ -6,6 +6,11 @@ Measured side by side in one run (interleaved rounds, medians) for a trivial nod
 - floor: a bare script that bootstraps the project and runs the same node in-process;
 - kedro run: ``kedro run --nodes <node>`` (what peer plugins run in each pod).
 
+Two projects: the sample as is (all its pipelines are light and share pandas, so the three
+differ only by CLI overhead), and the sample plus one registered pipeline whose module takes
+1.5 s to import, standing in for the sklearn / torch / spark pipelines real projects have.
+`kedro run --nodes` imports every pipeline; the entrypoint imports only the step's own.
+
 Prints the medians and the ratios; no asserts (targets: ≤ 1.2× floor, ≥ 2× faster than
 `kedro run --nodes`).
 """
@@ -48,14 +53,40 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+HEAVY_PIPELINE = """
+import time
+
+from kedro.pipeline import Pipeline, node
+
+time.sleep(1.5)  # what importing a heavy ML library costs
+
+
+def create_pipeline(**kwargs):
+    return Pipeline([node(lambda x: x, "params:reporting.title", "heavy_out", name="heavy")])
+"""
+
+
+def add_heavy_pipeline(project: Path) -> None:
+    package = project / "src" / "spaceflights" / "pipelines" / "heavy"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .pipeline import create_pipeline\n")
+    (package / "pipeline.py").write_text(HEAVY_PIPELINE)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    measure("sample project", args.rounds, heavy=False)
+    measure("sample project + a heavy pipeline", args.rounds, heavy=True)
 
+
+def measure(title: str, rounds: int, *, heavy: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "spaceflights"
         shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns("0[2-8]_*"))
+        if heavy:
+            add_heavy_pipeline(project)
         env = {
             **os.environ,
             "KEDRO_DISABLE_TELEMETRY": "true",
@@ -80,12 +111,12 @@ def main() -> None:
         for cmd in commands.values():  # warm caches (pyc, page cache) once
             timed(cmd, project, env)
         samples: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             for name, cmd in commands.items():
                 samples[name].append(timed(cmd, project, env))
 
     med = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"step start-up, node {NODE!r}, median of {args.rounds} interleaved rounds")
+    print(f"{title}: start-up of node {NODE!r}, median of {rounds} interleaved rounds")
     for name, value in med.items():
         print(f"  {name:<11} {value * 1000:7.0f} ms")
     print(
