@@ -59,9 +59,14 @@ def pod_name(workflow_name: str, node: Mapping[str, Any]) -> str:
 
 
 def step_nodes(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The workflow's pod nodes (its Kedro steps and exit handler), in start order."""
+    """The workflow's step nodes (its Kedro steps and exit handler), in start order.
+
+    Pod and Retry nodes, plus the Skipped nodes Argo creates for tasks it did not run (phase
+    Omitted after an upstream failure, Skipped for a false ``when``).
+    """
     nodes = (workflow.get("status") or {}).get("nodes") or {}
-    pods = [dict(n, id=i) for i, n in nodes.items() if n.get("type") in {"Pod", "Retry"}]
+    kinds = {"Pod", "Retry", "Skipped"}
+    pods = [dict(n, id=i) for i, n in nodes.items() if n.get("type") in kinds]
     # A retried step shows a Retry node plus one Pod per attempt: show the Retry node.
     retried = {child for n in pods if n.get("type") == "Retry" for child in n.get("children", [])}
     shown = [n for n in pods if n["id"] not in retried]
@@ -69,6 +74,8 @@ def step_nodes(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def attempts(workflow: Mapping[str, Any], node: Mapping[str, Any]) -> int:
+    if node.get("type") == "Skipped":
+        return 0
     return len(node.get("children", [])) if node.get("type") == "Retry" else 1
 
 

@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from kedro_argo.config import ArgoConfig, parse_config
+from kedro_argo.datasets import exchanged_datasets, is_parameter
 from kedro_argo.errors import ConfigError, ProjectError
 from kedro_argo.plan import NodeSpec
 
 CONFIG_KEY = "argo"
 CONFIG_PATTERNS = ["argo*", "argo*/**", "**/argo*"]
-MEMORY_TYPES = frozenset(
-    {"kedro.io.memory_dataset.MemoryDataset", "kedro.io.shared_memory_dataset.SharedMemoryDataset"}
-)
 COMMIT_ENV = "KEDRO_ARGO_COMMIT_ID"
 
 
@@ -157,29 +155,15 @@ def node_spec(node: Any) -> NodeSpec:
     )
 
 
-def is_parameter(name: str) -> bool:
-    return name == "parameters" or name.startswith("params:")
-
-
 def classify_datasets(catalog: Any, names: set[str]) -> tuple[set[str], set[str]]:
-    """Split datasets into those pods must exchange and those that are versioned.
-
-    Exchanged = free (unknown to the catalog, incl. factory patterns: ``name in catalog`` is
-    the only test that sees factory matches) or declared as MemoryDataset. Parameters never.
-    """
+    """Split datasets into those pods must exchange (see :mod:`kedro_argo.datasets`) and
+    those that are versioned (their save version is pinned per workflow run)."""
     from kedro.io.core import AbstractVersionedDataset
 
-    exchanged: set[str] = set()
+    exchanged = set(exchanged_datasets(catalog, names))
     versioned: set[str] = set()
-    for name in sorted(names):
+    for name in sorted(names - exchanged):
         if is_parameter(name):
-            continue
-        if name not in catalog:
-            exchanged.add(name)
-            continue
-        dataset_type = catalog.get_type(name)
-        if dataset_type in MEMORY_TYPES:
-            exchanged.add(name)
             continue
         dataset = catalog.get(name)
         if isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None:

@@ -34,7 +34,24 @@ def copy_project(target: Path) -> Path:
     )
     for name in OUTPUT_DIRS:
         (target / "data" / name).mkdir(parents=True, exist_ok=True)
+    match_installed_kedro(target)
     return target
+
+
+def match_installed_kedro(project: Path) -> None:
+    """Kedro < 1.7 refuses a project whose kedro_init_version differs in major.minor: the
+    suite runs the sample on the oldest supported Kedro too."""
+    import re
+
+    import kedro
+
+    pyproject = project / "pyproject.toml"
+    text = re.sub(
+        r'kedro_init_version = "[^"]*"',
+        f'kedro_init_version = "{kedro.__version__}"',
+        pyproject.read_text(),
+    )
+    pyproject.write_text(text)
 
 
 def base_env(**extra: str) -> dict[str, str]:

@@ -27,7 +27,9 @@ behind in its process group is killed, as a pod's end would.
 
 Each step's output (stdout and stderr, every attempt, with separators) goes to
 ``<log_dir>/<step>.log``; the last lines of a failed step's log are in its record and in the
-printed summary. A ``rich`` live table shows progress on a terminal.
+printed summary. A ``rich`` live table shows progress on a terminal. An ``on_progress``
+callback (see :func:`run_workflow`) receives every step's :class:`StepRecord` whenever a step
+changes state, e.g. to mirror the run elsewhere.
 
 Refusals (unsupported fields, unresolvable variables, missing secrets, unknown parameters, ...)
 raise :class:`~kedro_argo.errors.LocalRunError` before anything runs. A run whose steps fail
@@ -46,7 +48,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -69,6 +71,7 @@ from kedro_argo.local.progress import ProgressView, make_console, print_summary
 __all__ = [
     "AttemptRecord",
     "LocalRunResult",
+    "ProgressCallback",
     "StepPhase",
     "StepRecord",
     "WorkflowPhase",
@@ -136,6 +139,11 @@ class StepRecord:
     exit_handler: bool = False
     attempt_history: tuple[AttemptRecord, ...] = ()
     log_tail: str | None = None  # last lines of the log, for a step that failed
+
+
+ProgressCallback = Callable[[tuple[StepRecord, ...]], None]
+"""``on_progress(records)``: the records of every step known so far (DAG steps in manifest
+order, then the exit handler's once it is planned), without log tails except in the last call."""
 
 
 @dataclass(frozen=True)
@@ -316,6 +324,7 @@ class _Engine:
         log_dir: Path,
         parallelism: int,
         termination_grace: float,
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         self.plan = plan
         self.log_dir = log_dir
@@ -326,6 +335,8 @@ class _Engine:
         self.steps: list[_Step] = []
         self.running = 0
         self.abort_reason = ""
+        self.on_progress = on_progress
+        self._reported: tuple[Any, ...] | None = None
 
     # -- views
 
@@ -373,6 +384,22 @@ class _Engine:
             else None,
         )
 
+    def report(self) -> None:
+        """Call ``on_progress`` if a step changed state since the last call (not under lock)."""
+        if self.on_progress is None:
+            return
+        with self.lock:
+            state = tuple(
+                (s.name, s.phase, len(s.attempts), s.attempts[-1].phase if s.attempts else None)
+                for s in self.steps
+            )
+            if state == self._reported:
+                return
+            self._reported = state
+            now = time.monotonic()
+            records = tuple(self._record(s, now, tail=False) for s in self.steps)
+        self.on_progress(records)
+
     # -- running a tree
 
     def add_tree(self, node: PlannedNode, exit_handler: bool) -> _Node:
@@ -389,12 +416,15 @@ class _Engine:
             while True:
                 with self.lock:
                     self._settle(tree)
-                    if tree.phase in _FINAL:
-                        return tree.phase
-                    now = time.monotonic()
-                    wake = self._next_wakeup(now, deadline)
-                    if wake is None and self.running == 0:
-                        raise RuntimeError("local mode scheduler stalled (nothing can start)")
+                    done = tree.phase in _FINAL
+                    if not done:
+                        now = time.monotonic()
+                        wake = self._next_wakeup(now, deadline)
+                        if wake is None and self.running == 0:
+                            raise RuntimeError("local mode scheduler stalled (nothing can start)")
+                self.report()
+                if done:
+                    return tree.phase
                 timeout = None if wake is None else max(0.0, wake - now)
                 try:
                     events = [self.events.get(timeout=timeout)]
@@ -720,6 +750,7 @@ def execute_plan(
     progress: bool | None = None,
     summary: bool = True,
     termination_grace: float = 5.0,
+    on_progress: ProgressCallback | None = None,
 ) -> LocalRunResult:
     """Run a plan from :func:`~kedro_argo.local.plan.plan_workflow`; see :func:`run_workflow`."""
     if parallelism is not None and parallelism < 1:
@@ -731,7 +762,7 @@ def execute_plan(
     except OSError as exc:
         raise LocalRunError(f"cannot create log directory {str(logs)!r}: {exc}") from exc
     console = console if console is not None else make_console()
-    engine = _Engine(plan, logs, limit, termination_grace)
+    engine = _Engine(plan, logs, limit, termination_grace, on_progress)
     started_at, started = _now(), time.monotonic()
     main = engine.add_tree(plan.root, exit_handler=False)
     deadline = (
@@ -779,6 +810,8 @@ def execute_plan(
         log_dir=logs,
         parallelism=limit,
     )
+    if on_progress is not None:
+        on_progress(result.steps)
     if summary:
         print_summary(console, result)
     return result
@@ -800,6 +833,7 @@ def run_workflow(
     progress: bool | None = None,
     summary: bool = True,
     termination_grace: float = 5.0,
+    on_progress: ProgressCallback | None = None,
 ) -> LocalRunResult:
     """Run a Workflow / WorkflowTemplate / CronWorkflow manifest (a dict) on this machine.
 
@@ -818,6 +852,11 @@ def run_workflow(
         progress: live progress table; ``None``: only when the console is a terminal.
         summary: print the summary table (and failed steps' log tails) at the end.
         termination_grace: seconds between SIGTERM and SIGKILL when a step is stopped.
+        on_progress: called with every step's record (a tuple) whenever a step changes state
+            (starts, finishes an attempt, waits to retry, is omitted), from the thread running
+            the workflow and with no lock held; once more at the end with the final records
+            (failed steps' log tails included). An exception it raises stops the running steps
+            and propagates, as Ctrl-C would.
 
     Returns:
         The run's :class:`LocalRunResult`; its ``phase`` is ``Failed`` or ``Error`` when a step
@@ -845,4 +884,5 @@ def run_workflow(
         progress=progress,
         summary=summary,
         termination_grace=termination_grace,
+        on_progress=on_progress,
     )

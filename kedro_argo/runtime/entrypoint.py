@@ -24,9 +24,6 @@ RUN_ID_ENV = "KEDRO_ARGO_RUN_ID"
 DATA_ROOT_ENV = "KEDRO_ARGO_DATA_ROOT"
 CREATED_ENV = "KEDRO_ARGO_WORKFLOW_CREATED"
 COMPRESSION_ENV = "KEDRO_ARGO_COMPRESSION"
-MEMORY_TYPES = frozenset(
-    {"kedro.io.memory_dataset.MemoryDataset", "kedro.io.shared_memory_dataset.SharedMemoryDataset"}
-)
 
 
 class StepError(Exception):
@@ -82,21 +79,11 @@ def workflow_version(created: str | None, run_id: str) -> str | None:
     return moment.strftime("%Y-%m-%dT%H.%M.%S") + f".{millis:03d}Z"
 
 
-def exchanged_datasets(catalog: Any, names: set[str]) -> list[str]:
-    """Datasets this step must read from / write to the object store."""
-    out = []
-    for name in sorted(names):
-        if name == "parameters" or name.startswith("params:"):
-            continue
-        if name not in catalog or catalog.get_type(name) in MEMORY_TYPES:
-            out.append(name)
-    return out
-
-
 def make_runner(data_root: str, run_id: str, producers: Mapping[str, str], compression: str):
     """A SequentialRunner that first swaps the exchanged datasets for intermediate objects."""
     from kedro.runner import SequentialRunner
 
+    from kedro_argo.datasets import exchanged_datasets
     from kedro_argo.naming import escape_dataset_name
     from kedro_argo.runtime.store import IntermediateDataset, intermediate_uri
 
@@ -156,11 +143,20 @@ def run_step(args: argparse.Namespace, project_path: Path) -> None:
         if not data_root:
             runner = _require_no_exchange(runner)
         session.run(
-            pipeline_names=[args.pipeline],
+            **_pipeline_argument(session, args.pipeline),
             node_names=node_names or None,
             runner=runner,
             load_versions=dict.fromkeys(args.pin_version, version) or None,
         )
+
+
+def _pipeline_argument(session: Any, pipeline: str) -> dict[str, Any]:
+    """``pipeline_names=[p]`` on Kedro >= 1.2, ``pipeline_name=p`` before."""
+    import inspect
+
+    if "pipeline_names" in inspect.signature(session.run).parameters:
+        return {"pipeline_names": [pipeline]}
+    return {"pipeline_name": pipeline}
 
 
 def _require_no_exchange(runner: Any) -> Any:
@@ -168,6 +164,8 @@ def _require_no_exchange(runner: Any) -> Any:
     original = runner.run
 
     def run(pipeline: Any, catalog: Any, *args: Any, **kwargs: Any) -> Any:
+        from kedro_argo.datasets import exchanged_datasets
+
         needed = exchanged_datasets(catalog, pipeline.datasets())
         if needed:
             raise StepError(
@@ -187,9 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         run_step(args, Path.cwd())
-    except (StepError, KedroArgoError) as exc:
+    except StepError as exc:
         print(f"kedro-argo: {exc}", file=sys.stderr)
         return 2
+    except KedroArgoError as exc:  # e.g. a missing intermediate: its message says it all
+        print(f"kedro-argo: step failed: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         print(f"kedro-argo: step failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -232,7 +232,7 @@ def invoke(project: Path | None, *args: str) -> Result:
     from kedro_argo.cli import commands
 
     metadata = bootstrap_project(project) if project is not None else None
-    return CliRunner().invoke(commands, ["argo", *args], obj=metadata)
+    return cli_runner().invoke(commands, ["argo", *args], obj=metadata)
 
 
 def assert_clean_error(
@@ -259,3 +259,11 @@ def assert_cli_error(result: Result, *fragments: str) -> str:
         f"crashed with {result.exception!r}:\n{result.output}"
     )
     return assert_clean_error(result.exit_code, result.stdout, result.stderr, *fragments)
+
+
+def cli_runner() -> CliRunner:
+    """stderr kept apart from stdout: the default from click 8.2, opt-in before."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()

@@ -1,0 +1,64 @@
+"""Opt-in: ``kedro argo run-once --wait`` against a real Argo Server.
+
+Skipped unless ``ARGO_SERVER`` and ``KEDRO_ARGO_TEST_IMAGE`` are set. The image must hold the
+sample project (``examples/spaceflights``) with kedro-argo installed, with the project at
+``KEDRO_ARGO_TEST_PROJECT_DIR`` (default ``/home/kedro_docker``, argo.yml's ``project_dir``).
+The test runs the ``notify`` pipeline (one node, no inputs; its exit handler is ``notify``
+too), so it needs no object store. Run it with, e.g.::
+
+    kubectl -n argo port-forward svc/argo-server 2746:2746 &
+    ARGO_SERVER=localhost:2746 \\
+    ARGO_TOKEN="Bearer $(kubectl -n argo create token argo-server)" \\
+    ARGO_NAMESPACE=argo \\
+    KEDRO_ARGO_TEST_IMAGE=registry.example.com/spaceflights:test \\
+    pytest -m cluster tests/cluster
+
+Other ``ARGO_*`` variables (``ARGO_SECURE``, ``ARGO_INSECURE_SKIP_VERIFY``,
+``ARGO_BASE_HREF``) are honoured as by the ``argo`` CLI. The workflow is given 15 minutes
+(``activeDeadlineSeconds``) and is deleted after the test when it succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .helpers import ARGO_VARIABLES, describe, update_config
+
+# The suite's autouse fixture clears ARGO_* for every test: keep the caller's values.
+REAL_ENV = {name: os.environ[name] for name in ARGO_VARIABLES if os.environ.get(name)}
+IMAGE = os.environ.get("KEDRO_ARGO_TEST_IMAGE", "")
+PROJECT_DIR = os.environ.get("KEDRO_ARGO_TEST_PROJECT_DIR", "/home/kedro_docker")
+
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.skipif(
+        "ARGO_SERVER" not in REAL_ENV or not IMAGE,
+        reason="needs a real Argo Server: set ARGO_SERVER (and ARGO_TOKEN) and "
+        "KEDRO_ARGO_TEST_IMAGE (see this module's docstring)",
+    ),
+]
+
+
+def test_run_once_wait_notify_pipeline_succeeds(monkeypatch, project, cli) -> None:
+    for name, value in REAL_ENV.items():
+        monkeypatch.setenv(name, value)
+    update_config(
+        project,
+        image=IMAGE,
+        image_pull_policy="IfNotPresent",
+        project_dir=PROJECT_DIR,
+        workflow={"active_deadline_seconds": 900},
+    )
+    result = cli("run-once", "--wait", "--pipeline", "notify", "--poll-interval", "2")
+    assert result.exit_code == 0, describe(result)
+    submitted = result.stdout.splitlines()[0]
+    assert submitted.startswith("Submitted spaceflights-notify-")
+    name = submitted.split()[1].rstrip(":")
+    assert f"Workflow {name} succeeded." in result.stdout
+    from kedro_argo.cluster import make_client
+    from kedro_argo.project import load_project
+
+    with make_client(load_project(project).config) as client:
+        client.delete_workflow(name)
