@@ -437,7 +437,12 @@ def logs(ctx: click.Context, name: str, step: str | None, env: str | None) -> No
         pod = None
         if step:
             workflow = client.get_workflow(name)
-            pod = last_pod(workflow, find_step(workflow, step))
+            node = find_step(workflow, step)
+            if node.get("phase") in {"Omitted", "Skipped"} or node.get("type") == "Skipped":
+                raise click.ClickException(
+                    f"Step {step} of {name} never ran ({node.get('phase')}): it has no logs."
+                )
+            pod = last_pod(workflow, node)
         for line in client.workflow_logs(name, pod):
             click.echo(line)
 

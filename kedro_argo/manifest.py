@@ -49,8 +49,9 @@ def check_manifest(manifest: Mapping[str, Any]) -> None:
     templates = spec.get("templates") or []
     if len(templates) > MAX_TEMPLATES:
         raise ManifestError(
-            f"The workflow has {len(templates)} templates but Argo v4 accepts at most "
-            f"{MAX_TEMPLATES}: compile a smaller pipeline (--pipeline) or split it."
+            f"The workflow has {len(templates)} templates (one per Kedro node, plus the DAG and "
+            f"any exit handler) but Argo v4 accepts at most {MAX_TEMPLATES}: compile a smaller "
+            "pipeline (--pipeline) or split it."
         )
     names = [t.get("name", "") for t in templates]
     _check_names(names, what="template")

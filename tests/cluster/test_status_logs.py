@@ -156,3 +156,10 @@ def test_logs_of_an_unknown_step_lists_the_steps(run: Finished, kedro_argo: Cli)
         "create-model-input-table-node, onExit, preprocess-companies-node, "
         "preprocess-shuttles-node)",
     )
+
+
+def test_logs_of_a_step_that_never_ran_say_so(run: Finished, kedro_argo: Cli) -> None:
+    result = kedro_argo("logs", run.name, "--step", "create_model_input_table_node")
+    assert_clean_error(
+        result, f"Step create_model_input_table_node of {run.name} never ran (Omitted)"
+    )
