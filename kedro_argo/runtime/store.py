@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import logging
+import mmap
 import os
 import pickle
 import re
@@ -166,44 +167,6 @@ class _PayloadWriter:
             self._sink.write(data)
             self.crc = _crc32(data, self.crc)
             self.length += len(data) if isinstance(data, bytes) else data.nbytes
-
-
-class _PayloadReader:
-    """File-like source for the unpickler: reads at most ``length`` bytes and checksums them."""
-
-    def __init__(self, source: BinaryIO, length: int) -> None:
-        self._source = source
-        self.remaining = length
-        self.crc = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self._source.read(size)
-        self.remaining -= len(data)
-        self.crc = _crc32(data, self.crc)
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        if size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self._source.readline(size)
-        self.remaining -= len(data)
-        self.crc = _crc32(data, self.crc)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        view = _as_bytes_view(buffer)[: self.remaining]
-        count = self._source.readinto(view) or 0
-        self.crc = _crc32(view[:count], self.crc)
-        self.remaining -= count
-        return count
-
-    def drain(self) -> None:
-        """Checksum whatever the unpickler did not consume."""
-        while self.remaining:
-            if not self.read(min(self.remaining, _DRAIN_CHUNK)):
-                break
 
 
 class _ObjectRef:
@@ -406,27 +369,20 @@ class IntermediateStore:
         return obj
 
     def _get_local(self, ref: _ObjectRef, path: str) -> Any:
+        # The CRC is checked before anything is unpickled: unpickling damaged bytes can crash
+        # the interpreter (C extensions trust their pickled sizes), not just raise. Mapping
+        # the file lets the CRC and the unpickler read the page cache with no extra copy.
         with Path(path).open("rb") as source:
             total_size = os.fstat(source.fileno()).st_size
             codec, length, crc = _parse_header(ref, source.read(HEADER_SIZE), total_size)
-            if codec != CODECS["none"]:
-                payload = source.read(length)
-                return self._decode(ref, codec, crc, memoryview(payload))
-            # Stream the payload into the unpickler: large buffers land in their final objects
-            # with no intermediate copy. Length was checked above; the CRC is checked at the end
-            # and the object discarded if it does not match.
-            reader = _PayloadReader(source, length)
-            try:
-                obj = pickle.Unpickler(reader).load()
-            except Exception as exc:
-                reader.drain()
-                if reader.crc != crc:
-                    raise _crc_mismatch(ref, crc, reader.crc) from exc
-                raise _unpickle_failed(ref, exc) from exc
-            reader.drain()
-            if reader.crc != crc:
-                raise _crc_mismatch(ref, crc, reader.crc)
-            return obj
+            if length == 0:
+                return self._decode(ref, codec, crc, memoryview(b""))
+            with mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                view = memoryview(mapped)[HEADER_SIZE : HEADER_SIZE + length]
+                try:
+                    return self._decode(ref, codec, crc, view)
+                finally:
+                    view.release()
 
     def _get_remote(self, ref: _ObjectRef, fs: Any, path: str) -> Any:
         # One GET: a consistent snapshot of one object version, even if a writer replaces it.

@@ -63,9 +63,13 @@ def test_token_never_in_output_files_or_log_records(
     cli.ok("logs", name)
     cli.ok("logs", name, "--step", "preprocess_shuttles_node")
     cli.ok("ui", name)
-    assert_clean_error(cli("status", "missing-run"), "not found")
+    # Errors too (their one-line form is tested in test_errors.py; at DEBUG, Kedro 1.0 logs
+    # tracebacks of its own, e.g. for `git describe` outside a repository).
+    missing = cli("status", "missing-run")
+    assert missing.exit_code != 0 and "not found" in missing.stderr
     argo_server.fail(503, method="POST")
-    assert_clean_error(cli(*RUN), "HTTP 503")
+    unavailable = cli(*RUN)
+    assert unavailable.exit_code != 0 and "HTTP 503" in unavailable.stderr
 
     # Outputs.
     assert TOKEN not in cli.all_output()
