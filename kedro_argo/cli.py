@@ -55,7 +55,8 @@ def project_path(ctx: click.Context) -> Path:
 
 @contextlib.contextmanager
 def stdout_to_stderr(enabled: bool) -> Iterator[None]:
-    """Keep Kedro's logging (rich writes to stdout) out of YAML written to stdout."""
+    """Keep Kedro's logging (its default rich handler writes to stdout) out of what commands
+    print on stdout (YAML, URLs, tables), so their output can be piped."""
     if not enabled:
         yield
         return
@@ -169,14 +170,16 @@ def build(ctx: click.Context, **request: Any) -> Any:
     """Compile the project's pipeline (shared by every command that needs a manifest)."""
     from kedro_argo.workflow import BuildRequest, build_manifest
 
-    return build_manifest(BuildRequest(project_path=project_path(ctx), **request))
+    with stdout_to_stderr(True):
+        return build_manifest(BuildRequest(project_path=project_path(ctx), **request))
 
 
 def project_config(ctx: click.Context, env: str | None) -> Any:
     """argo.yml alone, for commands that need the server but not a manifest."""
     from kedro_argo.project import load_project
 
-    return load_project(project_path(ctx), env=env).config
+    with stdout_to_stderr(True):
+        return load_project(project_path(ctx), env=env).config
 
 
 @argo.command(name="run-once")
@@ -492,19 +495,20 @@ def run_local(
         if not sep or not name:
             raise click.BadParameter(f"{item!r} must look like NAME=VALUE", param_hint="--argument")
         pairs[name] = value
-    result = execute(
-        LocalRequest(
-            project_path=project_path(ctx),
-            pipeline=pipeline,
-            env=env,
-            runtime_params=params or {},
-            manifest_path=manifest,
-            parallelism=parallelism,
-            data_root=data_root,
-            arguments=pairs,
-            progress=progress,
+    with stdout_to_stderr(True):
+        result = execute(
+            LocalRequest(
+                project_path=project_path(ctx),
+                pipeline=pipeline,
+                env=env,
+                runtime_params=params or {},
+                manifest_path=manifest,
+                parallelism=parallelism,
+                data_root=data_root,
+                arguments=pairs,
+                progress=progress,
+            )
         )
-    )
     if not result.succeeded:
         click.echo(
             f"Error: workflow {result.workflow_name} {result.phase.value.lower()}: "
