@@ -17,7 +17,7 @@ import yaml
 from kedro_argo import naming
 from kedro_argo.config import ArgoConfig, NodeSettings, SecretRef, resolve_node_settings
 from kedro_argo.errors import CompileError
-from kedro_argo.plan import Plan, Step
+from kedro_argo.plan import Plan, Step, transcoding_base
 
 API_VERSION = "argoproj.io/v1alpha1"
 DAG_TEMPLATE = "kedro-pipeline"
@@ -260,7 +260,10 @@ def build_step_template(
     if source.env:
         args += ["--env", k8s_literal(source.env)]
     args += param_args
-    pinned = sorted(step.inputs & source.versioned_datasets & _produced(source.plan))
+    produced = {transcoding_base(ds) for ds in _produced(source.plan)}
+    pinned = sorted(
+        ds for ds in step.inputs & source.versioned_datasets if transcoding_base(ds) in produced
+    )
     for dataset in pinned:
         args += ["--pin-version", k8s_literal(dataset)]
     tags = frozenset().union(*(source.node_tags.get(n, frozenset()) for n in step.nodes))

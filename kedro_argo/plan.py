@@ -133,7 +133,9 @@ def build_plan(
         name = argo_names[source]
         outputs = frozenset(ds for node in group for ds in node.outputs)
         inputs = frozenset(ds for node in group for ds in node.inputs) - outputs
-        depends = sorted({producers[ds] for ds in inputs if ds in producers})
+        depends = sorted(
+            {producers[key] for key in map(transcoding_base, inputs) if key in producers}
+        )
         node_names = tuple(node.name for node in group)
         steps.append(
             Step(
@@ -145,8 +147,13 @@ def build_plan(
                 outputs=outputs,
             )
         )
-        producers.update(dict.fromkeys(outputs, name))
+        producers.update(dict.fromkeys(map(transcoding_base, outputs), name))
     return Plan(tuple(steps))
+
+
+def transcoding_base(dataset: str) -> str:
+    """``df@pandas`` and ``df@spark`` are one dataset to Kedro (transcoding): same base."""
+    return dataset.split("@", 1)[0]
 
 
 def _name_source(group: tuple[NodeSpec, ...]) -> str:
@@ -177,9 +184,16 @@ def _check_topological(nodes: tuple[NodeSpec, ...]) -> None:
     Kahn's algorithm with ties broken by input position reproduces the input order exactly
     when that order is topological, so any difference pinpoints the problem.
     """
-    index_of_output = {ds: i for i, node in enumerate(nodes) for ds in node.outputs}
+    index_of_output = {
+        transcoding_base(ds): i for i, node in enumerate(nodes) for ds in node.outputs
+    }
     predecessors: list[set[int]] = [
-        {index_of_output[ds] for ds in node.inputs if ds in index_of_output} for node in nodes
+        {
+            index_of_output[key]
+            for key in map(transcoding_base, node.inputs)
+            if key in index_of_output
+        }
+        for node in nodes
     ]
     successors: list[list[int]] = [[] for _ in nodes]
     for i, preds in enumerate(predecessors):
@@ -210,9 +224,9 @@ def _check_topological(nodes: tuple[NodeSpec, ...]) -> None:
             # Node ``position`` was not ready in input order: it loads a later node's output.
             node = nodes[position]
             late = min(
-                (index_of_output[ds], ds)
+                (index_of_output[transcoding_base(ds)], ds)
                 for ds in node.inputs
-                if ds in index_of_output and index_of_output[ds] > position
+                if index_of_output.get(transcoding_base(ds), -1) > position
             )
             raise CompileError(
                 f"Nodes are not in topological order: node {node.name!r} comes before node "

@@ -44,6 +44,9 @@ class ProjectFacts:
     commit_id: str
     config: ArgoConfig
     config_files: tuple[str, ...] = field(default=())
+    # Per registered pipeline, the nodes a pod may run from it: same name AND same inputs and
+    # outputs as in the compiled pipeline (a pipeline can remap a node's datasets).
+    step_hosts: Mapping[str, frozenset[str]] | None = None
 
 
 def find_config_files(project_path: Path, conf_source: str, env: str | None) -> list[Path]:
@@ -142,6 +145,17 @@ def load_project(
         config=config,
         config_files=files,
     )
+
+
+def step_hosts(target: Any, registered: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Registered pipelines that can run each node of ``target`` exactly as compiled."""
+    wanted = {n.name: (tuple(n.inputs), tuple(n.outputs)) for n in target.nodes}
+    return {
+        name: frozenset(
+            n.name for n in p.nodes if wanted.get(n.name) == (tuple(n.inputs), tuple(n.outputs))
+        )
+        for name, p in registered.items()
+    }
 
 
 def node_spec(node: Any) -> NodeSpec:

@@ -65,7 +65,9 @@ def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:
         check_timezone(config.schedule.timezone)
     check_config_references(facts, config)
     plan = build_plan(
-        facts.nodes, registered=facts.registered, reserved_names=RESERVED_TEMPLATE_NAMES
+        facts.nodes,
+        registered=facts.step_hosts or facts.registered,
+        reserved_names=RESERVED_TEMPLATE_NAMES,
     )
     exposed = {key: parameter_text(lookup(facts.parameters, key)) for key in config.parameters}
     fixed = {

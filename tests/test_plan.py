@@ -42,8 +42,11 @@ def dags(draw: st.DrawFn, max_nodes: int = 20) -> Dag:
     """Nodes in a valid topological order: inputs come from earlier nodes or from outside."""
     count = draw(st.integers(1, max_nodes))
     names = draw(st.lists(hostile_text, min_size=count, max_size=count, unique=True))
-    # Each dataset is saved by at most one node: hand out names from a pool of unique ones.
-    pool = iter(draw(st.lists(hostile_text, unique=True, max_size=3 * max_nodes)))
+    # Each dataset is saved by at most one node: hand out names from a pool of unique ones
+    # (unique up to transcoding too: `a@x` and `a@y` are one dataset to Kedro).
+    pool = iter(
+        draw(st.lists(hostile_text, unique_by=lambda ds: ds.split("@")[0], max_size=3 * max_nodes))
+    )
     spare = (f"\x00spare-{k}" for k in range(10**6))
 
     def fresh_dataset() -> str:
@@ -66,9 +69,15 @@ def dags(draw: st.DrawFn, max_nodes: int = 20) -> Dag:
 
 
 def data_deps(nodes: list[NodeSpec]) -> list[set[int]]:
-    """Independent oracle: i depends on j iff an input of i is an output of j."""
+    """Independent oracle: i depends on j iff an input of i is an output of j (compared
+    without the transcoding suffix, as Kedro does)."""
+
+    def bases(names: tuple[str, ...]) -> set[str]:
+        return {name.partition("@")[0] for name in names}
+
     return [
-        {j for j, other in enumerate(nodes) if set(n.inputs) & set(other.outputs)} for n in nodes
+        {j for j, other in enumerate(nodes) if bases(n.inputs) & bases(other.outputs)}
+        for n in nodes
     ]
 
 
@@ -320,3 +329,16 @@ def test_pipeline_choice_property(dag: Dag, data: st.DataObject) -> None:
         tied = sorted(p for p in containing if len(registered[p]) == smallest)
         named = [p for p in tied if p != "__default__"]
         assert step.pipeline == (named[0] if named else "__default__")
+
+
+def test_transcoded_datasets_are_one_dataset_for_dependencies() -> None:
+    """``df@pandas`` saved by one node and ``df@spark`` loaded by another: Kedro orders them,
+    so must the DAG."""
+    nodes = [
+        NodeSpec("load", ("raw",), ("df@pandas",)),
+        NodeSpec("use", ("df@spark",), ("out",)),
+    ]
+    plan = build_plan(nodes, registered={"__default__": frozenset({"load", "use"})})
+    assert {s.name: s.depends for s in plan.steps} == {"load": (), "use": ("load",)}
+    with pytest.raises(CompileError, match="not in topological order"):
+        build_plan(nodes[::-1], registered={"__default__": frozenset({"load", "use"})})

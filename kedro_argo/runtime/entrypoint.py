@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import os
 import sys
 import traceback
@@ -23,7 +24,6 @@ from typing import Any
 RUN_ID_ENV = "KEDRO_ARGO_RUN_ID"
 DATA_ROOT_ENV = "KEDRO_ARGO_DATA_ROOT"
 CREATED_ENV = "KEDRO_ARGO_WORKFLOW_CREATED"
-COMPRESSION_ENV = "KEDRO_ARGO_COMPRESSION"
 
 
 class StepError(Exception):
@@ -79,8 +79,16 @@ def workflow_version(created: str | None, run_id: str) -> str | None:
     return moment.strftime("%Y-%m-%dT%H.%M.%S") + f".{millis:03d}Z"
 
 
-def make_runner(data_root: str, run_id: str, producers: Mapping[str, str], compression: str):
-    """A SequentialRunner that first swaps the exchanged datasets for intermediate objects."""
+def make_runner(
+    data_root: str,
+    run_id: str,
+    producers: Mapping[str, str],
+    compression: str,
+    version: str | None,
+) -> Any:
+    """A SequentialRunner that first swaps the datasets the step exchanges with other steps
+    (its external inputs and outputs; data internal to a multi-node step stays in memory)
+    and clears what an earlier attempt of this step saved at the run's pinned version."""
     from kedro.runner import SequentialRunner
 
     from kedro_argo.datasets import exchanged_datasets
@@ -89,16 +97,47 @@ def make_runner(data_root: str, run_id: str, producers: Mapping[str, str], compr
 
     class StepRunner(SequentialRunner):
         def run(self, pipeline: Any, catalog: Any, *args: Any, **kwargs: Any) -> Any:
-            for name in exchanged_datasets(catalog, pipeline.datasets()):
+            needed = exchanged_datasets(catalog, pipeline.inputs() | pipeline.outputs())
+            if needed and not data_root:
+                raise StepError(
+                    f"{DATA_ROOT_ENV} is not set but this step exchanges {', '.join(needed)} "
+                    "with other steps: set data.root in argo.yml and recompile."
+                )
+            for name in needed:
                 catalog[name] = IntermediateDataset(
                     uri=intermediate_uri(data_root, run_id, escape_dataset_name(name)),
                     dataset_name=name,
                     producer=producers.get(name),
                     compression=compression,
                 )
+            if version is not None:
+                for name in sorted(pipeline.all_outputs()):
+                    clear_earlier_attempt(catalog, name, version)
             return super().run(pipeline, catalog, *args, **kwargs)
 
     return StepRunner()
+
+
+def clear_earlier_attempt(catalog: Any, name: str, version: str) -> None:
+    """A retried step saves its versioned outputs at the same pinned version: remove what an
+    earlier, failed attempt of this very step left there (no other step saves this dataset),
+    or Kedro would refuse to overwrite it and every retry would fail."""
+    from kedro.io.core import AbstractVersionedDataset
+
+    if name not in catalog:
+        return
+    dataset = catalog.get(name)
+    if not isinstance(dataset, AbstractVersionedDataset) or dataset._version is None:
+        return
+    filesystem = getattr(dataset, "_fs", None)
+    if filesystem is None:
+        return
+    path = str(dataset._get_versioned_path(version))
+    if filesystem.exists(path):
+        logging.getLogger(__name__).warning(
+            "Removing %s version %s saved by an earlier attempt of this step", name, version
+        )
+        filesystem.rm(path, recursive=True)
 
 
 def run_step(args: argparse.Namespace, project_path: Path) -> None:
@@ -131,7 +170,9 @@ def run_step(args: argparse.Namespace, project_path: Path) -> None:
             "older or newer than the compiled workflow; recompile or rebuild."
         )
     producers = {out: node.name for node in pipeline.nodes for out in node.outputs}
-    compression = os.environ.get(COMPRESSION_ENV, "none")
+    from kedro_argo.runtime.store import compression_from_env
+
+    compression = compression_from_env()
     session = KedroSession.create(
         project_path=project_path, env=args.env, runtime_params=runtime_params(args.param)
     )
@@ -139,9 +180,7 @@ def run_step(args: argparse.Namespace, project_path: Path) -> None:
         if version is not None:
             session.session_id = version
             session._store["session_id"] = version
-        runner = make_runner(data_root, run_id, producers, compression)
-        if not data_root:
-            runner = _require_no_exchange(runner)
+        runner = make_runner(data_root, run_id, producers, compression, version)
         session.run(
             **_pipeline_argument(session, args.pipeline),
             node_names=node_names or None,
@@ -157,25 +196,6 @@ def _pipeline_argument(session: Any, pipeline: str) -> dict[str, Any]:
     if "pipeline_names" in inspect.signature(session.run).parameters:
         return {"pipeline_names": [pipeline]}
     return {"pipeline_name": pipeline}
-
-
-def _require_no_exchange(runner: Any) -> Any:
-    """Without a data root, a step may only run if it exchanges nothing with other steps."""
-    original = runner.run
-
-    def run(pipeline: Any, catalog: Any, *args: Any, **kwargs: Any) -> Any:
-        from kedro_argo.datasets import exchanged_datasets
-
-        needed = exchanged_datasets(catalog, pipeline.datasets())
-        if needed:
-            raise StepError(
-                f"{DATA_ROOT_ENV} is not set but this step exchanges {', '.join(needed)} "
-                "with other steps: set data.root in argo.yml and recompile."
-            )
-        return original(pipeline, catalog, *args, **kwargs)
-
-    runner.run = run
-    return runner
 
 
 def main(argv: Sequence[str] | None = None) -> int:

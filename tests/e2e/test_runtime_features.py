@@ -106,3 +106,18 @@ def test_steps_of_one_run_share_one_save_version_even_when_runs_overlap(tmp_path
     assert pinned.returncode == 0, pinned.stderr[-2000:]
     unpinned = step(project, split, KEDRO_ARGO_WORKFLOW_CREATED=runs["a"], **env_a)
     assert unpinned.returncode == 1  # what pinning prevents: the latest (B's) table is loaded
+
+
+def test_a_retried_step_can_save_its_versioned_output_again(tmp_path: Path) -> None:
+    """A retry saves at the same pinned version: what the failed attempt left is replaced."""
+    project = copy_project(tmp_path / "p")
+    env = {
+        "KEDRO_ARGO_RUN_ID": "r",
+        "KEDRO_ARGO_DATA_ROOT": str(tmp_path / "store"),
+        "KEDRO_ARGO_WORKFLOW_CREATED": "2030-01-01T00:00:00Z",
+    }
+    for attempt in (1, 2):
+        result = step(project, ["--pipeline", "data_processing"], **env)
+        assert result.returncode == 0, f"attempt {attempt}: {result.stderr[-2000:]}"
+    versions = list((project / "data/03_primary/model_input_table.csv").iterdir())
+    assert len(versions) == 1
