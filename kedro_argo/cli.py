@@ -176,10 +176,10 @@ def build(ctx: click.Context, **request: Any) -> Any:
 
 def project_config(ctx: click.Context, env: str | None) -> Any:
     """argo.yml alone, for commands that need the server but not a manifest."""
-    from kedro_argo.project import load_project
+    from kedro_argo.project import load_argo_config
 
     with stdout_to_stderr(True):
-        return load_project(project_path(ctx), env=env).config
+        return load_argo_config(project_path(ctx), env=env)
 
 
 @argo.command(name="run-once")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kedro_argo.client import FINAL_PHASES, ArgoClient
+from kedro_argo.client import ArgoClient
 from kedro_argo.compiler import MANAGED_BY, NODE_ANNOTATION
 from kedro_argo.config import ArgoConfig
 from kedro_argo.naming import to_label_value
@@ -123,10 +123,6 @@ def status_table(workflow: Mapping[str, Any]) -> Any:
             node.get("message", "") or "",
         )
     return table
-
-
-def is_final(workflow: Mapping[str, Any]) -> bool:
-    return (workflow.get("status") or {}).get("phase") in FINAL_PHASES
 
 
 def _templates(workflow: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:

@@ -8,7 +8,6 @@ Per-node settings are resolved by :func:`resolve_node_settings` with one precede
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
@@ -430,8 +429,3 @@ def resolve_node_settings(
     levels += [settings for tag, settings in nodes.tags.items() if tag in node_tags]
     levels += [nodes.names.get(name) for name in node_names]
     return merge_node_settings(*levels)
-
-
-def canonical_json(value: Any) -> str:
-    """Stable JSON text (sorted keys, no spaces) for fields Argo takes as strings."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

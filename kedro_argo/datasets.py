@@ -22,7 +22,12 @@ def is_parameter(name: str) -> bool:
 def is_exchanged(catalog: Any, name: str) -> bool:
     if is_parameter(name):
         return False
-    return name not in catalog or catalog.get_type(name) in MEMORY_TYPES
+    if name not in catalog:
+        return True
+    try:
+        return catalog.get_type(name) in MEMORY_TYPES
+    except Exception:  # declared, but its package is missing here (e.g. pyspark on a laptop)
+        return False
 
 
 def exchanged_datasets(catalog: Any, names: Iterable[str]) -> list[str]:

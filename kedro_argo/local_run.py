@@ -51,13 +51,13 @@ def run_local(request: LocalRequest, console: Any = None) -> Any:
     from kedro_argo.local.executor import execute_plan
     from kedro_argo.local.manifest import load_manifest
     from kedro_argo.local.plan import plan_workflow
-    from kedro_argo.project import load_project
+    from kedro_argo.project import load_argo_config
     from kedro_argo.workflow import BuildRequest, build_manifest
 
     root = request.project_path
     if request.manifest_path is not None:
         manifest = load_manifest(request.manifest_path)
-        config = load_project(root, env=request.env).config
+        config = load_argo_config(root, env=request.env)
     else:
         built = build_manifest(
             BuildRequest(

@@ -49,10 +49,16 @@ class ProjectFacts:
     step_hosts: Mapping[str, frozenset[str]] | None = None
 
 
-def find_config_files(project_path: Path, conf_source: str, env: str | None) -> list[Path]:
+def find_config_files(
+    project_path: Path,
+    conf_source: str,
+    env: str | None,
+    base_env: str = "base",
+    default_env: str = "local",
+) -> list[Path]:
     """The ``argo*.yml`` files Kedro would merge for ``env`` (base first)."""
     conf_root = project_path / conf_source
-    envs = ["base", env or os.environ.get("KEDRO_ENV") or "local"]
+    envs = [base_env, env or os.environ.get("KEDRO_ENV") or default_env]
     found: list[Path] = []
     for name in dict.fromkeys(envs):
         folder = conf_root / name
@@ -67,14 +73,16 @@ def load_config(
     context: Any, project_path: Path, conf_source: str, env: str | None
 ) -> tuple[ArgoConfig, tuple[str, ...]]:
     """Read ``argo.yml`` through the project's own config loader (so ``-e`` overlays work)."""
-    files = find_config_files(project_path, conf_source, env)
+    loader = context.config_loader
+    base_env = getattr(loader, "base_env", None) or "base"
+    default_env = getattr(loader, "default_run_env", None) or "local"
+    files = find_config_files(project_path, conf_source, env, base_env, default_env)
     if not files:
         raise ConfigError(
-            f"No argo.yml found in {conf_source}/base or {conf_source}/{env or 'local'}: "
-            "run `kedro argo init` to create conf/base/argo.yml."
+            f"No argo.yml found in {conf_source}/{base_env} or {conf_source}/"
+            f"{env or default_env}: run `kedro argo init` to create one."
         )
     shown = tuple(str(p.relative_to(project_path)) for p in files)
-    loader = context.config_loader
     loader.config_patterns.setdefault(CONFIG_KEY, CONFIG_PATTERNS)
     if isinstance(getattr(loader, "merge_strategy", None), dict):
         # conf/<env>/argo.yml overrides keys, not whole sections
@@ -84,6 +92,35 @@ def load_config(
     except Exception as exc:  # Kedro raises several types for bad YAML / duplicate keys
         raise ConfigError(f"{' + '.join(shown)}: cannot be read: {_first_line(exc)}") from None
     return parse_config(raw, source=" + ".join(shown)), shown
+
+
+def load_argo_config(project_path: Path, *, env: str | None = None) -> ArgoConfig:
+    """Only ``argo.yml``: for commands that talk to the server but need no manifest (no
+    pipelines imported, no catalog built)."""
+    from kedro.framework.project import settings
+    from kedro.framework.session import KedroSession
+
+    project_path, _metadata = _bootstrap(project_path)
+    env = env or os.environ.get("KEDRO_ENV") or None
+    with KedroSession.create(project_path=project_path, env=env) as session:
+        context = session.load_context()
+        config, _files = load_config(context, project_path, str(settings.CONF_SOURCE), env)
+    return config
+
+
+def _bootstrap(project_path: Path) -> tuple[Path, Any]:
+    from kedro.framework.startup import bootstrap_project
+
+    project_path = project_path.resolve()
+    if not (project_path / "pyproject.toml").is_file():
+        raise ProjectError(
+            f"{project_path} is not a Kedro project (no pyproject.toml with [tool.kedro])."
+        )
+    try:
+        metadata = bootstrap_project(project_path)
+    except Exception as exc:
+        raise ProjectError(f"Cannot load the Kedro project: {_first_line(exc)}") from None
+    return project_path, metadata
 
 
 def load_project(
@@ -96,18 +133,9 @@ def load_project(
     """Open the Kedro project at ``project_path`` and reduce it to :class:`ProjectFacts`."""
     from kedro.framework.project import pipelines, settings
     from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
 
-    project_path = project_path.resolve()
+    project_path, metadata = _bootstrap(project_path)
     env = env or os.environ.get("KEDRO_ENV") or None  # as Kedro itself does; pods get it too
-    if not (project_path / "pyproject.toml").is_file():
-        raise ProjectError(
-            f"{project_path} is not a Kedro project (no pyproject.toml with [tool.kedro])."
-        )
-    try:
-        metadata = bootstrap_project(project_path)
-    except Exception as exc:
-        raise ProjectError(f"Cannot load the Kedro project: {_first_line(exc)}") from None
 
     with KedroSession.create(
         project_path=project_path, env=env, runtime_params=dict(runtime_params or {})
@@ -123,7 +151,13 @@ def load_project(
         pipeline = registered[pipeline_name]
         if not pipeline.nodes:
             raise ProjectError(f"Pipeline '{pipeline_name}' has no nodes.")
-        catalog = context.catalog
+        try:
+            catalog = context.catalog
+        except Exception as exc:
+            raise ProjectError(
+                f"The project's catalog cannot be built here: {_first_line(exc)} (compile reads "
+                "it to tell files from in-memory datasets: install the dataset's package here)."
+            ) from None
         exchanged, versioned = classify_datasets(catalog, pipeline.datasets())
         parameters = dict(context.params)
 
@@ -172,17 +206,31 @@ def node_spec(node: Any) -> NodeSpec:
 def classify_datasets(catalog: Any, names: set[str]) -> tuple[set[str], set[str]]:
     """Split datasets into those pods must exchange (see :mod:`kedro_argo.datasets`) and
     those that are versioned (their save version is pinned per workflow run)."""
+    exchanged = set(exchanged_datasets(catalog, names))
+    versioned = {
+        name for name in names - exchanged if not is_parameter(name) and is_versioned(catalog, name)
+    }
+    return exchanged, versioned
+
+
+def is_versioned(catalog: Any, name: str) -> bool:
+    """From the catalog config when there is one: compile must not need every dataset's
+    package (the image may have pyspark, the laptop not)."""
+    resolver = getattr(catalog, "config_resolver", None)
+    if resolver is not None:
+        try:
+            config = resolver.resolve_pattern(name)
+        except Exception:
+            config = None
+        if isinstance(config, Mapping) and config.get("type"):
+            return bool(config.get("versioned"))
     from kedro.io.core import AbstractVersionedDataset
 
-    exchanged = set(exchanged_datasets(catalog, names))
-    versioned: set[str] = set()
-    for name in sorted(names - exchanged):
-        if is_parameter(name):
-            continue
+    try:  # a dataset added in code: only the object knows
         dataset = catalog.get(name)
-        if isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None:
-            versioned.add(name)
-    return exchanged, versioned
+    except Exception as exc:
+        raise ProjectError(f"Dataset '{name}' cannot be created: {_first_line(exc)}") from None
+    return isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None
 
 
 def commit_id(project_path: Path) -> str:
@@ -195,7 +243,8 @@ def commit_id(project_path: Path) -> str:
         return override
     try:
         sha = _git(project_path, "rev-parse", "HEAD")
-        dirty = _git(project_path, "status", "--porcelain", "--", ".")
+        # Untracked files (e.g. the manifest compile just wrote) are not in any image build.
+        dirty = _git(project_path, "status", "--porcelain", "--untracked-files=no", "--", ".")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{sha}-dirty" if dirty else sha

@@ -139,6 +139,12 @@ def test_init_takes_the_image(bare_project: Path) -> None:
     assert yaml.safe_load((bare_project / CONFIG).read_text())["image"] == "ghcr.io/acme/flights:3"
 
 
+def test_init_refuses_an_image_that_would_break_the_yaml(bare_project: Path) -> None:
+    result = invoke(bare_project, "init", "--image", 'reg.io/a:1"x')
+    assert_cli_error(result, "is not a container image reference")
+    assert not (bare_project / CONFIG).exists()
+
+
 def test_init_refuses_to_overwrite(project: Path) -> None:
     before = (project / CONFIG).read_bytes()
     result = invoke(project, "init")
