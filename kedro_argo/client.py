@@ -165,7 +165,7 @@ class ConnectionSettings:
         if not server:
             raise ArgoServerError(
                 "No Argo Server configured: set ARGO_SERVER=host:port (e.g. localhost:2746) "
-                "or `server:` in argo.yml"
+                "or server.url in argo.yml"
             )
         namespace = (
             (namespace or "").strip()
