@@ -54,12 +54,9 @@ def project_path(ctx: click.Context) -> Path:
 
 
 @contextlib.contextmanager
-def stdout_to_stderr(enabled: bool) -> Iterator[None]:
+def kedro_output_to_stderr() -> Iterator[None]:
     """Keep Kedro's logging (its default rich handler writes to stdout) out of what commands
     print on stdout (YAML, URLs, tables), so their output can be piped."""
-    if not enabled:
-        yield
-        return
     with contextlib.redirect_stdout(sys.stderr):
         yield
 
@@ -139,24 +136,18 @@ def compile_(
 ) -> None:
     """Compile a pipeline into an Argo manifest (checked before it is written)."""
     from kedro_argo.manifest import to_yaml, write_text
-    from kedro_argo.workflow import BuildRequest, build_manifest
 
-    root = project_path(ctx)
     target = output or DEFAULT_OUTPUTS[kind]
-    with stdout_to_stderr(target == "-"):
-        built = build_manifest(
-            BuildRequest(
-                project_path=root,
-                pipeline=pipeline,
-                env=env,
-                kind=kind,  # type: ignore[arg-type]
-                runtime_params=params or {},
-                name=name,
-                cron=cron,
-            )
-        )
-        text = to_yaml(built.manifest)
-    write_text(text, target)
+    built = build(
+        ctx,
+        pipeline=pipeline,
+        env=env,
+        kind=kind,
+        runtime_params=params or {},
+        name=name,
+        cron=cron,
+    )
+    write_text(to_yaml(built.manifest), target)
     if target != "-":
         exchanged = len(built.facts.exchanged_datasets)
         click.echo(
@@ -170,7 +161,7 @@ def build(ctx: click.Context, **request: Any) -> Any:
     """Compile the project's pipeline (shared by every command that needs a manifest)."""
     from kedro_argo.workflow import BuildRequest, build_manifest
 
-    with stdout_to_stderr(True):
+    with kedro_output_to_stderr():
         return build_manifest(BuildRequest(project_path=project_path(ctx), **request))
 
 
@@ -178,7 +169,7 @@ def project_config(ctx: click.Context, env: str | None) -> Any:
     """argo.yml alone, for commands that need the server but not a manifest."""
     from kedro_argo.project import load_argo_config
 
-    with stdout_to_stderr(True):
+    with kedro_output_to_stderr():
         return load_argo_config(project_path(ctx), env=env)
 
 
@@ -495,7 +486,7 @@ def run_local(
         if not sep or not name:
             raise click.BadParameter(f"{item!r} must look like NAME=VALUE", param_hint="--argument")
         pairs[name] = value
-    with stdout_to_stderr(True):
+    with kedro_output_to_stderr():
         result = execute(
             LocalRequest(
                 project_path=project_path(ctx),

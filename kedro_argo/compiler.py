@@ -33,8 +33,10 @@ KIND_NAMES: Mapping[str, str] = {
     "template": "WorkflowTemplate",
     "cron": "CronWorkflow",
 }
-NAME_LIMITS: Mapping[str, int] = {"workflow": 63, "template": 63, "cron": 52}
-GENERATE_NAME_BASE_LIMIT = 57  # Argo keeps 58 chars of generateName before the random suffix
+NAME_LIMITS: Mapping[str, int] = {
+    kind: naming.OBJECT_NAME_LIMITS[name] for kind, name in KIND_NAMES.items()
+}
+GENERATE_NAME_BASE_LIMIT = naming.GENERATE_NAME_LIMIT - 1  # room for the "-" we append
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,10 @@ def build_workflow_spec(source: CompileInput) -> dict[str, Any]:
 
     param_args = build_parameter_args(source, parameter_names)
     templates = [build_dag_template(source.plan)]
-    templates += [build_step_template(source, step, param_args) for step in source.plan.steps]
+    produced = frozenset(transcoding_base(ds) for step in source.plan.steps for ds in step.outputs)
+    templates += [
+        build_step_template(source, step, param_args, produced) for step in source.plan.steps
+    ]
     if wf.on_exit_pipeline:
         templates.append(build_exit_template(source, wf.on_exit_pipeline, param_args))
     spec["templates"] = templates
@@ -253,14 +258,14 @@ def build_dag_template(plan: Plan) -> dict[str, Any]:
 
 
 def build_step_template(
-    source: CompileInput, step: Step, param_args: Sequence[str]
+    source: CompileInput, step: Step, param_args: Sequence[str], produced: frozenset[str]
 ) -> dict[str, Any]:
+    """``produced``: transcoding bases of every dataset a step of this workflow saves."""
     nodes = ",".join(step.nodes)
     args = ["step", "--pipeline", k8s_literal(step.pipeline), "--nodes", k8s_literal(nodes)]
     if source.env:
         args += ["--env", k8s_literal(source.env)]
     args += param_args
-    produced = {transcoding_base(ds) for ds in _produced(source.plan)}
     pinned = sorted(
         ds for ds in step.inputs & source.versioned_datasets if transcoding_base(ds) in produced
     )
@@ -294,10 +299,6 @@ def build_exit_template(
     tags = frozenset().union(*(source.node_tags.get(n, frozenset()) for n in source.exit_nodes))
     settings = resolve_node_settings(source.config.nodes, source.exit_nodes, tags)
     return _apply_settings(template, container, settings)
-
-
-def _produced(plan: Plan) -> frozenset[str]:
-    return frozenset().union(*(step.outputs for step in plan.steps))
 
 
 def _apply_settings(

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from kedro_argo.errors import ConfigError
+from kedro_argo.naming import DNS_LABEL_RE, DNS_SUBDOMAIN_RE
 
 _DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _QUANTITY_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[mun])?$")
@@ -109,18 +110,14 @@ EnvValue = Annotated[
 ]
 
 
-_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-
-
 def _dns_label(value: Any) -> Any:
-    if isinstance(value, str) and (len(value) > 63 or not _DNS_LABEL_RE.fullmatch(value)):
+    if isinstance(value, str) and (len(value) > 63 or not DNS_LABEL_RE.fullmatch(value)):
         raise ValueError(f"{value!r} is not a Kubernetes name (lower-case letters, digits, '-')")
     return value
 
 
 def _dns_subdomain(value: Any) -> Any:
-    if isinstance(value, str) and (len(value) > 253 or not _DNS_SUBDOMAIN_RE.fullmatch(value)):
+    if isinstance(value, str) and (len(value) > 253 or not DNS_SUBDOMAIN_RE.fullmatch(value)):
         raise ValueError(f"{value!r} is not a Kubernetes object name")
     return value
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -19,18 +18,20 @@ from typing import Any
 import yaml
 
 from kedro_argo.errors import ManifestError
+from kedro_argo.naming import (
+    ARGO_NAME_RE,
+    DNS_LABEL_RE,
+    DNS_SUBDOMAIN_RE,
+    GENERATE_NAME_LIMIT,
+    LABEL_VALUE_RE,
+    OBJECT_NAME_LIMITS,
+)
 
 MAX_TEMPLATES = 200
 MAX_DAG_TASKS = 200
 MAX_SIZE_BYTES = 1024 * 1024
 MAX_TEMPLATE_NAME = 128
-OBJECT_NAME_LIMITS = {"Workflow": 63, "WorkflowTemplate": 63, "CronWorkflow": 52}
-GENERATE_NAME_LIMIT = 58
-TEMPLATE_NAME_RE = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
-DNS_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 LABEL_NAME_RE = LABEL_VALUE_RE
-DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
 def workflow_spec_of(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -80,13 +81,13 @@ def _check_metadata(metadata: Mapping[str, Any], kind: str) -> None:
     generate = metadata.get("generateName")
     if name is None and generate is None:
         raise ManifestError("metadata needs a name or a generateName.")
-    if name is not None and (len(name) > limit or not DNS_NAME_RE.fullmatch(name)):
+    if name is not None and (len(name) > limit or not DNS_LABEL_RE.fullmatch(name)):
         raise ManifestError(
             f"metadata.name '{name}' is not a valid {kind} name (at most {limit} characters: "
             "lower-case letters, digits and '-')."
         )
     if generate is not None and (
-        len(generate) > GENERATE_NAME_LIMIT or not DNS_NAME_RE.fullmatch(generate.rstrip("-"))
+        len(generate) > GENERATE_NAME_LIMIT or not DNS_LABEL_RE.fullmatch(generate.rstrip("-"))
     ):
         raise ManifestError(f"metadata.generateName '{generate}' is not a valid name prefix.")
     for key, value in (metadata.get("labels") or {}).items():
@@ -112,7 +113,7 @@ def _check_label(key: str, value: Any) -> None:
 def _check_names(names: Iterable[str], *, what: str) -> None:
     seen: set[str] = set()
     for name in names:
-        if not name or len(name) > MAX_TEMPLATE_NAME or not TEMPLATE_NAME_RE.fullmatch(name):
+        if not name or len(name) > MAX_TEMPLATE_NAME or not ARGO_NAME_RE.fullmatch(name):
             raise ManifestError(
                 f"'{name}' is not a valid {what} name (at most {MAX_TEMPLATE_NAME} characters, "
                 "letters, digits and '-', starting with a letter or digit)."
@@ -161,7 +162,7 @@ def task_dependencies(task: Mapping[str, Any]) -> list[str]:
         return []
     parents = [part.strip() for part in depends.split("&&")]
     for part in parents:
-        if not TEMPLATE_NAME_RE.fullmatch(part):
+        if not ARGO_NAME_RE.fullmatch(part):
             raise ManifestError(
                 f"DAG task '{task.get('name')}': depends '{depends}' is not a list of task names "
                 "joined by '&&'."

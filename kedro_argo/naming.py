@@ -22,7 +22,10 @@ from kedro_argo.errors import CompileError
 __all__ = [
     "ARGO_NAME_RE",
     "DNS_LABEL_RE",
+    "DNS_SUBDOMAIN_RE",
+    "GENERATE_NAME_LIMIT",
     "LABEL_VALUE_RE",
+    "OBJECT_NAME_LIMITS",
     "PARAMETER_NAME_RE",
     "escape_dataset_name",
     "to_argo_name",
@@ -44,6 +47,9 @@ DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 #: Workflow parameter names.
 PARAMETER_NAME_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+OBJECT_NAME_LIMITS = {"Workflow": 63, "WorkflowTemplate": 63, "CronWorkflow": 52}
+GENERATE_NAME_LIMIT = 58  # Argo keeps this much of generateName before its random suffix
 
 LABEL_VALUE_MAX_LENGTH = 63
 PARAMETER_NAME_MAX_LENGTH = 128

@@ -8,7 +8,6 @@ parameters, the git commit and the parsed ``argo.yml``. Everything after this is
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +16,11 @@ from typing import Any
 from kedro_argo.config import ArgoConfig, parse_config
 from kedro_argo.datasets import exchanged_datasets, is_parameter
 from kedro_argo.errors import ConfigError, ProjectError
+from kedro_argo.gitinfo import commit_id
 from kedro_argo.plan import NodeSpec
 
 CONFIG_KEY = "argo"
 CONFIG_PATTERNS = ["argo*", "argo*/**", "**/argo*"]
-COMMIT_ENV = "KEDRO_ARGO_COMMIT_ID"
 
 
 @dataclass(frozen=True)
@@ -231,30 +230,6 @@ def is_versioned(catalog: Any, name: str) -> bool:
     except Exception as exc:
         raise ProjectError(f"Dataset '{name}' cannot be created: {_first_line(exc)}") from None
     return isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None
-
-
-def commit_id(project_path: Path) -> str:
-    """The git SHA of the project, ``-dirty`` when it has uncommitted changes.
-
-    ``KEDRO_ARGO_COMMIT_ID`` overrides it (CI builds that know the image's commit).
-    """
-    override = os.environ.get(COMMIT_ENV)
-    if override:
-        return override
-    try:
-        sha = _git(project_path, "rev-parse", "HEAD")
-        # Untracked files (e.g. the manifest compile just wrote) are not in any image build.
-        dirty = _git(project_path, "status", "--porcelain", "--untracked-files=no", "--", ".")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{sha}-dirty" if dirty else sha
-
-
-def _git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=30
-    )
-    return result.stdout.strip()
 
 
 def _first_line(exc: BaseException) -> str:

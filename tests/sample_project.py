@@ -54,6 +54,26 @@ def match_installed_kedro(project: Path) -> None:
     pyproject.write_text(text)
 
 
+def update_config(project: Path, **changes: Any) -> dict[str, Any]:
+    """Merge ``changes`` into the copy's conf/base/argo.yml: nested mappings merge, anything
+    else (lists, scalars, None) replaces."""
+    import yaml
+
+    def merge(base: dict[str, Any], new: Any) -> dict[str, Any]:
+        out = dict(base)
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merge(out[key], value)
+            else:
+                out[key] = value
+        return out
+
+    path = project / "conf" / "base" / "argo.yml"
+    config = merge(yaml.safe_load(path.read_text()) or {}, changes)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return config
+
+
 def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEDRO_ARGO_")}
     env.update({"KEDRO_DISABLE_TELEMETRY": "true", "PYTHONHASHSEED": "0"})

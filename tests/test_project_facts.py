@@ -8,7 +8,8 @@ from pathlib import Path
 
 from kedro.pipeline import Pipeline, node
 
-from kedro_argo.project import commit_id, step_hosts
+from kedro_argo.gitinfo import commit_id
+from kedro_argo.project import step_hosts
 from kedro_argo.workflow import BuildRequest, build_manifest
 from tests.sample_project import base_env, copy_project
 

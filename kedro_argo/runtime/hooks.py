@@ -37,7 +37,7 @@ def _local_run_id() -> str:
 
 @functools.cache
 def _local_commit_id(project_path: str) -> str:
-    from kedro_argo.project import commit_id
+    from kedro_argo.gitinfo import commit_id
 
     return commit_id(Path(project_path))
 

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner, Result
 
 from ..argo_server import StubArgoServer
-from ..sample_project import KEDRO, base_env, copy_project
+from ..sample_project import KEDRO, base_env, copy_project, update_config
 from .local_executor import LocalModeExecutor, write_step_shim
 
 __all__ = [
@@ -127,24 +126,6 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def update_config(project: Path, **changes: Any) -> dict[str, Any]:
-    """Merge ``changes`` (nested mappings merge, anything else replaces) into argo.yml."""
-
-    def merge(base: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(base)
-        for key, value in new.items():
-            if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-                out[key] = merge(out[key], value)
-            else:
-                out[key] = value
-        return out
-
-    path = project / CONFIG
-    config = merge(yaml.safe_load(path.read_text()) or {}, changes)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return config
 
 
 def use_local_mode(

@@ -22,6 +22,7 @@ from kedro_argo.project import ProjectFacts
 from kedro_argo.workflow import BuildRequest, Built, build_from_facts, build_manifest
 
 from ..sample_project import base_env
+from ..sample_project import update_config as update_config  # re-exported for the tests
 
 COMMIT = "0123abc"
 KEDRO = str(Path(sys.executable).with_name("kedro"))
@@ -60,13 +61,6 @@ def deep_update(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str
         else:
             out[key] = copy.deepcopy(value)
     return out
-
-
-def update_config(project: Path, **changes: Any) -> dict[str, Any]:
-    """Apply ``changes`` (nested mappings merge, anything else replaces) to the copy's argo.yml."""
-    config = deep_update(read_config(project), changes)
-    write_config(project, config)
-    return config
 
 
 def build(project: Path, **request: Any) -> Built:

@@ -17,7 +17,14 @@ from kedro.framework.startup import bootstrap_project
 
 from kedro_argo.cli import commands
 from kedro_argo.local_run import LocalRequest, run_local
-from tests.sample_project import KEDRO, base_env, copy_project, declared_outputs, kedro
+from tests.sample_project import (
+    KEDRO,
+    base_env,
+    copy_project,
+    declared_outputs,
+    kedro,
+    update_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -28,18 +35,6 @@ def reference_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     kedro(project, "run")
     kedro(project, "run", "--pipeline", "notify")  # --pipelines is Kedro >= 1.2
     return declared_outputs(project)
-
-
-def edit_config(project: Path, **changes: Any) -> None:
-    path = project / "conf/base/argo.yml"
-    config = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        target = config
-        *parents, last = dotted.split("__")
-        for key in parents:
-            target = target.setdefault(key, {})
-        target[last] = value
-    path.write_text(yaml.safe_dump(config))
 
 
 def test_embedded_default_needs_no_server_and_matches_kedro_run(
@@ -102,11 +97,13 @@ def test_failing_node_is_retried_then_fails_the_run_and_the_exit_handler_runs(
         + "\n\ndef _broken(*args, **kwargs):\n    raise RuntimeError('table builder exploded')\n\n"
         "create_model_input_table = _broken\n"
     )
-    edit_config(
+    update_config(
         project,
-        nodes__names={
-            "create_model_input_table_node": {
-                "retry": {"limit": 1, "backoff": {"duration": "100ms"}}
+        nodes={
+            "names": {
+                "create_model_input_table_node": {
+                    "retry": {"limit": 1, "backoff": {"duration": "100ms"}}
+                }
             }
         },
     )
@@ -140,10 +137,10 @@ def test_timeout_is_enforced(tmp_path: Path) -> None:
         "def preprocess_shuttles(*args, **kwargs):\n    _time.sleep(120)\n"
         "    return _real(*args, **kwargs)\n"
     )
-    edit_config(
+    update_config(
         project,
-        nodes__names={"preprocess_shuttles_node": {"timeout": "4s", "retry": {"limit": 0}}},
-        workflow__on_exit_pipeline=None,
+        nodes={"names": {"preprocess_shuttles_node": {"timeout": "4s", "retry": {"limit": 0}}}},
+        workflow={"on_exit_pipeline": None},
     )
     result = run_local(
         LocalRequest(project_path=project, pipeline="data_processing", progress=False)
