@@ -73,6 +73,15 @@ params_option = click.option(
 )
 
 
+group_by_option = click.option(
+    "--group-by",
+    "group_by",
+    default=None,
+    metavar="none|memory|namespace[:DEPTH]|tag[:PREFIX]",
+    help="Which nodes share a pod (default: argo.yml's grouping, else none).",
+)
+
+
 @click.group(name="Kedro-Argo")
 def commands() -> None:
     """Kedro-Argo: run Kedro pipelines on Argo Workflows."""
@@ -122,6 +131,7 @@ def init(ctx: click.Context, force: bool, image: str | None) -> None:
 @params_option
 @click.option("--name", default=None, help="metadata.name (templates and schedules).")
 @click.option("--cron", default=None, help="Cron schedule for --kind cron.")
+@group_by_option
 @click.pass_context
 @user_errors
 def compile_(
@@ -133,9 +143,10 @@ def compile_(
     params: dict[str, Any],
     name: str | None,
     cron: str | None,
+    group_by: str | None,
 ) -> None:
     """Compile a pipeline into an Argo manifest (checked before it is written)."""
-    from kedro_argo.manifest import to_yaml, write_text
+    from kedro_argo.output import to_yaml, write_text
 
     target = output or DEFAULT_OUTPUTS[kind]
     built = build(
@@ -146,28 +157,44 @@ def compile_(
         runtime_params=params or {},
         name=name,
         cron=cron,
+        group_by=group_by,
     )
     write_text(to_yaml(built.manifest), target)
     if target != "-":
-        exchanged = len(built.facts.exchanged_datasets)
+        plan = built.plan
+        nodes = sum(len(s.nodes) for s in plan.steps)
+        nested = len(plan.dags) - 1
         click.echo(
-            f"Wrote {target}: {built.manifest['kind']} with {len(built.plan.steps)} steps; "
-            f"{exchanged} dataset(s) passed between steps through data.root.",
+            f"Wrote {target}: {built.manifest['kind']} with {len(plan.steps)} steps for "
+            f"{nodes} nodes (grouping: {built.grouping}), {len(plan.templates)} step "
+            f"template(s){f', {nested} nested DAG(s)' if nested else ''}; "
+            f"{len(exchanged_between_steps(plan, built.facts))} dataset(s) passed between "
+            "steps through data.root.",
             err=True,
         )
 
 
 def build(ctx: click.Context, **request: Any) -> Any:
     """Compile the project's pipeline (shared by every command that needs a manifest)."""
-    from kedro_argo.workflow import BuildRequest, build_manifest
+    from kedro_argo.compiler.build import BuildRequest, build_manifest
 
     with kedro_output_to_stderr():
-        return build_manifest(BuildRequest(project_path=project_path(ctx), **request))
+        built = build_manifest(BuildRequest(project_path=project_path(ctx), **request))
+    for note in built.notes:
+        click.echo(f"Note: {note}", err=True)
+    return built
+
+
+def exchanged_between_steps(plan: Any, facts: Any) -> set[str]:
+    """Exchanged datasets that do cross a pod boundary (grouping keeps the others in a pod)."""
+    crossing = {ds for step in plan.steps for ds in step.inputs}
+    crossing |= {ds for step in plan.steps for ds in step.exports}
+    return crossing & set(facts.exchanged_datasets)
 
 
 def project_config(ctx: click.Context, env: str | None) -> Any:
     """argo.yml alone, for commands that need the server but not a manifest."""
-    from kedro_argo.project import load_argo_config
+    from kedro_argo.compiler.project import load_argo_config
 
     with kedro_output_to_stderr():
         return load_argo_config(project_path(ctx), env=env)
@@ -179,6 +206,7 @@ def project_config(ctx: click.Context, env: str | None) -> Any:
 @params_option
 @click.option("--wait", is_flag=True, help="Follow the run; exit 0 only if it succeeds.")
 @click.option("--poll-interval", default=5.0, hidden=True, type=float)
+@group_by_option
 @click.pass_context
 @user_errors
 def run_once(
@@ -188,11 +216,19 @@ def run_once(
     params: dict[str, Any],
     wait: bool,
     poll_interval: float,
+    group_by: str | None,
 ) -> None:
     """Compile, validate and submit one run of a pipeline to the Argo Server."""
-    from kedro_argo.cluster import make_client
+    from kedro_argo.server.status import make_client
 
-    built = build(ctx, pipeline=pipeline, env=env, kind="workflow", runtime_params=params or {})
+    built = build(
+        ctx,
+        pipeline=pipeline,
+        env=env,
+        kind="workflow",
+        runtime_params=params or {},
+        group_by=group_by,
+    )
     with make_client(built.facts.config) as client:
         created = client.create_workflow(built.manifest)
         name = created["metadata"]["name"]
@@ -207,7 +243,7 @@ def follow(client: Any, name: str, poll_interval: float) -> dict[str, Any]:
     from rich.console import Console
     from rich.live import Live
 
-    from kedro_argo.cluster import status_table, step_nodes
+    from kedro_argo.server.status import status_table, step_nodes
 
     console = Console(stderr=True)
     if console.is_terminal:
@@ -233,7 +269,7 @@ def report_outcome(client: Any, workflow: dict[str, Any]) -> int:
     """Print the final table; on failure, which step failed and its log tail. Exit code."""
     from rich.console import Console
 
-    from kedro_argo.cluster import failed_steps, log_tail, status_table
+    from kedro_argo.server.status import failed_steps, log_tail, status_table
 
     console = Console(stderr=True)
     console.print(status_table(workflow))
@@ -264,6 +300,7 @@ def report_outcome(client: Any, workflow: dict[str, Any]) -> int:
 @params_option
 @click.option("--list", "list_", is_flag=True, help="List this project's schedules.")
 @click.option("--delete", default=None, metavar="NAME", help="Delete a schedule.")
+@group_by_option
 @click.pass_context
 @user_errors
 def schedule(
@@ -276,9 +313,10 @@ def schedule(
     params: dict[str, Any],
     list_: bool,
     delete: str | None,
+    group_by: str | None,
 ) -> None:
     """Create or update (never duplicate) a CronWorkflow for a pipeline."""
-    from kedro_argo.cluster import make_client, project_selector
+    from kedro_argo.server.status import make_client, project_selector
 
     if list_ or delete:
         config = project_config(ctx, env)
@@ -302,6 +340,7 @@ def schedule(
         name=name,
         cron=cron,
         timezone=timezone,
+        group_by=group_by,
     )
     with make_client(built.facts.config) as client:
         saved = client.upsert_cron_workflow(built.manifest)
@@ -335,16 +374,28 @@ def print_schedules(items: list[dict[str, Any]]) -> None:
 @env_option
 @params_option
 @click.option("--name", default=None, help="WorkflowTemplate name (default: <project>-<pipeline>).")
+@group_by_option
 @click.pass_context
 @user_errors
 def upload(
-    ctx: click.Context, pipeline: str, env: str | None, params: dict[str, Any], name: str | None
+    ctx: click.Context,
+    pipeline: str,
+    env: str | None,
+    params: dict[str, Any],
+    name: str | None,
+    group_by: str | None,
 ) -> None:
     """Create or update the pipeline as a WorkflowTemplate on the Argo Server."""
-    from kedro_argo.cluster import make_client
+    from kedro_argo.server.status import make_client
 
     built = build(
-        ctx, pipeline=pipeline, env=env, kind="template", runtime_params=params or {}, name=name
+        ctx,
+        pipeline=pipeline,
+        env=env,
+        kind="template",
+        runtime_params=params or {},
+        name=name,
+        group_by=group_by,
     )
     with make_client(built.facts.config) as client:
         saved = client.upsert_workflow_template(built.manifest)
@@ -362,7 +413,7 @@ def list_(ctx: click.Context, env: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from kedro_argo.cluster import make_client, project_selector
+    from kedro_argo.server.status import make_client, project_selector
 
     config = project_config(ctx, env)
     selector = project_selector(ctx.find_root().obj.project_name)
@@ -390,7 +441,7 @@ def list_(ctx: click.Context, env: str | None) -> None:
 @user_errors
 def ui(ctx: click.Context, name: str | None, open_: bool, env: str | None) -> None:
     """Print the Argo UI URL (of one workflow, or of the namespace)."""
-    from kedro_argo.cluster import make_client
+    from kedro_argo.server.status import make_client
 
     with make_client(project_config(ctx, env)) as client:
         url = client.ui_url(name)
@@ -410,7 +461,7 @@ def status(ctx: click.Context, name: str, env: str | None) -> None:
     """Show a workflow's phase and the state of each step."""
     from rich.console import Console
 
-    from kedro_argo.cluster import make_client, status_table
+    from kedro_argo.server.status import make_client, status_table
 
     with make_client(project_config(ctx, env)) as client:
         workflow = client.get_workflow(name)
@@ -425,7 +476,7 @@ def status(ctx: click.Context, name: str, env: str | None) -> None:
 @user_errors
 def logs(ctx: click.Context, name: str, step: str | None, env: str | None) -> None:
     """Print a workflow's logs, or one step's."""
-    from kedro_argo.cluster import find_step, last_pod, make_client
+    from kedro_argo.server.status import find_step, last_pod, make_client
 
     with make_client(project_config(ctx, env)) as client:
         pod = None
@@ -463,6 +514,7 @@ def logs(ctx: click.Context, name: str, step: str | None, env: str | None) -> No
     help="Set a workflow parameter (repeatable).",
 )
 @click.option("--progress/--no-progress", default=None, help="Live table (default: on a TTY).")
+@group_by_option
 @click.pass_context
 @user_errors
 def run_local(
@@ -475,11 +527,17 @@ def run_local(
     data_root: str | None,
     arguments: tuple[str, ...],
     progress: bool | None,
+    group_by: str | None,
 ) -> None:
     """Run the compiled workflow on this machine, each step in its own process."""
-    from kedro_argo.local_run import LocalRequest
-    from kedro_argo.local_run import run_local as execute
+    from kedro_argo.local.run import LocalRequest
+    from kedro_argo.local.run import run_local as execute
 
+    if manifest is not None and group_by is not None:
+        raise click.UsageError(
+            "--group-by applies when compiling; a manifest given with --manifest runs as it is "
+            "(compile it with --group-by instead)."
+        )
     pairs = {}
     for item in arguments:
         name, sep, value = item.partition("=")
@@ -498,7 +556,9 @@ def run_local(
                 data_root=data_root,
                 arguments=pairs,
                 progress=progress,
-            )
+                group_by=group_by,
+            ),
+            notify=lambda note: click.echo(f"Note: {note}", err=True),
         )
     if not result.succeeded:
         click.echo(

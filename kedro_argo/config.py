@@ -8,8 +8,11 @@ Per-node settings are resolved by :func:`resolve_node_settings` with one precede
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from kedro_argo.errors import ConfigError
-from kedro_argo.naming import DNS_LABEL_RE, DNS_SUBDOMAIN_RE
+from kedro_argo.argo import DNS_LABEL_RE, DNS_SUBDOMAIN_RE
+from kedro_argo.errors import CompileError, ConfigError
 
 _DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _QUANTITY_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[mun])?$")
@@ -282,6 +285,62 @@ class ServerConfig(_Model):
     namespace: KubeName | None = None
 
 
+GROUPING_KINDS = ("none", "memory", "namespace", "tag")
+DEFAULT_TAG_PREFIX = "group."
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    """How Kedro nodes are grouped into pods (``--group-by`` / ``grouping:``).
+
+    ``none`` (a pod per node), ``memory`` (nodes linked by in-memory datasets share a pod),
+    ``namespace[:DEPTH]`` (nodes of one namespace, cut at DEPTH levels, share a pod),
+    ``tag[:PREFIX]`` (nodes tagged ``PREFIX<group>`` share the pod ``<group>``).
+    """
+
+    kind: Literal["none", "memory", "namespace", "tag"] = "none"
+    depth: int = 1
+    prefix: str = DEFAULT_TAG_PREFIX
+
+    def __str__(self) -> str:
+        if self.kind == "namespace" and self.depth != 1:
+            return f"namespace:{self.depth}"
+        if self.kind == "tag" and self.prefix != DEFAULT_TAG_PREFIX:
+            return f"tag:{self.prefix}"
+        return self.kind
+
+
+def parse_group_by(text: Any) -> GroupBy:
+    """``memory``, ``namespace:2``, ``tag:stage.``... into a :class:`GroupBy`; ValueError else."""
+    if isinstance(text, GroupBy):
+        return text
+    if not isinstance(text, str):
+        raise ValueError(
+            f"{text!r} is not a grouping: use none, memory, namespace[:DEPTH] or tag[:PREFIX]"
+        )
+    kind, sep, arg = text.strip().partition(":")
+    if kind not in GROUPING_KINDS:
+        raise ValueError(
+            f"{text!r} is not a grouping: use none, memory, namespace[:DEPTH] or tag[:PREFIX]"
+        )
+    if kind == "namespace":
+        if not sep:
+            return GroupBy("namespace")
+        if not arg.isdigit() or int(arg) < 1:
+            raise ValueError(f"{text!r}: the namespace depth must be a whole number from 1")
+        return GroupBy("namespace", depth=int(arg))
+    if kind == "tag":
+        if sep and not arg:
+            raise ValueError(f"{text!r}: give a tag prefix after 'tag:' (e.g. tag:group.)")
+        return GroupBy("tag", prefix=arg if sep else DEFAULT_TAG_PREFIX)
+    if sep:
+        raise ValueError(f"{text!r}: '{kind}' takes no argument")
+    return GroupBy(kind)  # type: ignore[arg-type]
+
+
+GroupBySetting = Annotated[GroupBy, BeforeValidator(parse_group_by)]
+
+
 class ArgoConfig(_Model):
     """The whole ``argo.yml``."""
 
@@ -297,6 +356,7 @@ class ArgoConfig(_Model):
     nodes: NodesConfig = NodesConfig()
     parameters: list[str] = []
     schedule: ScheduleConfig = ScheduleConfig()
+    grouping: GroupBySetting = GroupBy()
 
     @field_validator("parameters")
     @classmethod
@@ -413,16 +473,143 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def resolve_node_settings(
-    nodes: NodesConfig, node_names: Iterable[str], tags: Iterable[str]
-) -> NodeSettings:
-    """Settings for a step: defaults < matching tags (argo.yml order) < node names.
+def resolve_node_settings(nodes: NodesConfig, node_name: str, tags: Iterable[str]) -> NodeSettings:
+    """One node's settings: defaults < its tags (in argo.yml order) < its name.
 
-    A step usually holds one node; when it holds several, their name-level settings apply in
-    pipeline order.
+    Nodes sharing a pod are combined afterwards by :func:`merge_group_settings`.
     """
     node_tags = set(tags)
     levels = [nodes.defaults]
     levels += [settings for tag, settings in nodes.tags.items() if tag in node_tags]
-    levels += [nodes.names.get(name) for name in node_names]
+    levels.append(nodes.names.get(node_name))
     return merge_node_settings(*levels)
+
+
+# --------------------------------------------------------------------------- groups of nodes
+
+_QUANTITY_SUFFIX = {
+    "": Decimal(1),
+    "m": Decimal("0.001"),
+    "u": Decimal("0.000001"),
+    "n": Decimal("0.000000001"),
+    **{s: Decimal(1000) ** (i + 1) for i, s in enumerate("kMGTPE")},
+    "K": Decimal(1000),
+    **{f"{s}i": Decimal(1024) ** (i + 1) for i, s in enumerate("KMGTPE")},
+}
+
+
+def quantity_value(text: str) -> Decimal:
+    """A Kubernetes quantity as a number (``"500m"`` → 0.5, ``"2Gi"`` → 2147483648)."""
+    match = re.fullmatch(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)([a-zA-Z]*)", text)
+    if match is None or match.group(2) not in _QUANTITY_SUFFIX:
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    try:
+        return Decimal(match.group(1)) * _QUANTITY_SUFFIX[match.group(2)]
+    except InvalidOperation:  # pragma: no cover - the regex admits only numbers
+        raise ValueError(f"{text!r} is not a Kubernetes quantity") from None
+
+
+def _larger_quantity(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return b if quantity_value(b) > quantity_value(a) else a
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def merge_group_settings(members: Sequence[tuple[str, NodeSettings]]) -> NodeSettings:
+    """Pod settings for nodes that share one pod, from each node's own resolved settings.
+
+    The rule (docs: grouping how-to): resources take the largest value of each field (the pod
+    must fit its largest node; ``gpu_resource`` must agree); env, node selectors, volumes and
+    pod spec patches are united, and one key with two different values is an error naming
+    both nodes; tolerations are united; affinity must be the same wherever it is set. Retries
+    apply to the whole pod: the largest ``limit`` wins, with the policy and backoff of the
+    (first) node that asked for it. A timeout bounds the whole pod, whose nodes run one after
+    another: the sum of the nodes' timeouts, or none if any node has none.
+    """
+    if not members:
+        return NodeSettings()
+    first = members[0][1]
+    if len(members) == 1 or (
+        first.timeout is None and all(settings == first for _, settings in members[1:])
+    ):
+        return first
+    merged: dict[str, Any] = {}
+    owner: dict[tuple[str, ...], str] = {}  # key path -> node that set it (for messages)
+
+    def claim(path: tuple[str, ...], value: Any, node: str, target: dict[str, Any]) -> None:
+        key = path[-1]
+        if key in target and _canonical(target[key]) != _canonical(value):
+            where = ".".join(path)
+            raise CompileError(
+                f"Nodes '{owner[path]}' and '{node}' share a pod but set {where} differently "
+                f"({target[key]!r} vs {value!r}): give them the same value, or do not group "
+                "them together."
+            )
+        if key not in target:
+            target[key] = value
+            owner[path] = node
+
+    resources: dict[str, Any] = {}
+    tolerations: list[dict[str, Any]] = []
+    volumes: dict[str, Any] = {}
+    timeouts: list[str | None] = []
+    for node, settings in members:
+        timeouts.append(settings.timeout)
+        if settings.resources is not None:
+            res = settings.resources.model_dump(exclude_none=True)
+            for field in ("cpu", "memory", "cpu_limit", "memory_limit"):
+                resources[field] = _larger_quantity(resources.get(field), res.get(field))
+            if res.get("gpu") is not None:
+                resources["gpu"] = max(resources.get("gpu") or 0, res["gpu"])
+            if "gpu_resource" in settings.resources.model_fields_set or res.get("gpu"):
+                claim(("resources", "gpu_resource"), res["gpu_resource"], node, resources)
+        if settings.retry is not None and settings.retry.limit is not None:
+            current = merged.get("retry")
+            if current is None or settings.retry.limit > current["limit"]:
+                merged["retry"] = settings.retry.model_dump(exclude_none=True)
+        elif settings.retry is not None and "retry" not in merged:
+            merged["retry"] = settings.retry.model_dump(exclude_none=True)
+        for key, value in (settings.env or {}).items():
+            plain = value.model_dump(exclude_none=True) if isinstance(value, SecretRef) else value
+            claim(("env", key), plain, node, merged.setdefault("env", {}))
+        for key, value in (settings.node_selector or {}).items():
+            claim(("node_selector", key), value, node, merged.setdefault("node_selector", {}))
+        for toleration in settings.tolerations or []:
+            item = toleration.model_dump(exclude_none=True)
+            if item not in tolerations:
+                tolerations.append(item)
+        for volume in settings.volumes or []:
+            claim(("volumes", volume.name), volume.model_dump(exclude_none=True), node, volumes)
+        if settings.affinity is not None:
+            claim(("affinity",), settings.affinity, node, merged)
+        if settings.pod_spec_patch is not None:
+            _merge_patch(settings.pod_spec_patch, node, ("pod_spec_patch",), claim, merged)
+    resources = {k: v for k, v in resources.items() if v is not None}
+    if resources:
+        merged["resources"] = resources
+    if tolerations:
+        merged["tolerations"] = tolerations
+    if volumes:
+        merged["volumes"] = list(volumes.values())
+    if all(t is not None for t in timeouts):
+        from kedro_argo.durations import parse_go_duration
+
+        total = sum(parse_go_duration(t) for t in timeouts if t is not None)
+        merged["timeout"] = f"{int(total)}s" if total == int(total) else f"{total:.3f}s"
+    return NodeSettings.model_validate(merged)
+
+
+def _merge_patch(
+    patch: Mapping[str, Any], node: str, path: tuple[str, ...], claim: Any, target: dict[str, Any]
+) -> None:
+    """Deep-unite pod spec patches; a leaf set to two values is a conflict."""
+    here = target.setdefault(path[-1], {})
+    for key, value in patch.items():
+        if isinstance(value, Mapping) and isinstance(here.get(key, {}), Mapping):
+            _merge_patch(value, node, (*path, key), claim, here)
+        else:
+            claim((*path, key), value, node, here)

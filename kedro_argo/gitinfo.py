@@ -1,6 +1,7 @@
 """The project's git commit, stamped into manifests and served by ``${argo:commit_id}``.
 
-Kept apart from :mod:`kedro_argo.project` so the resolver's local fallback imports nothing else.
+Kept apart from :mod:`kedro_argo.compiler.project` so the resolver's local fallback imports
+nothing else.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-COMMIT_ENV = "KEDRO_ARGO_COMMIT_ID"
+from kedro_argo.contract import COMMIT_ID_ENV as COMMIT_ENV
 
 
 def commit_id(project_path: Path) -> str:

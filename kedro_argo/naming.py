@@ -17,16 +17,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 
+from kedro_argo.argo import LABEL_VALUE_MAX_LENGTH, PARAMETER_NAME_MAX_LENGTH
 from kedro_argo.errors import CompileError
 
 __all__ = [
-    "ARGO_NAME_RE",
-    "DNS_LABEL_RE",
-    "DNS_SUBDOMAIN_RE",
-    "GENERATE_NAME_LIMIT",
-    "LABEL_VALUE_RE",
-    "OBJECT_NAME_LIMITS",
-    "PARAMETER_NAME_RE",
     "escape_dataset_name",
     "to_argo_name",
     "to_argo_names",
@@ -35,24 +29,6 @@ __all__ = [
     "to_parameter_names",
     "unescape_dataset_name",
 ]
-
-# Use ``.fullmatch()`` with these: in Python ``$`` also matches before a trailing newline,
-# so ``.match("name\n")`` succeeds where Argo's Go regexp would reject it.
-
-#: Template, DAG-task and step names (Argo ``validate.go``; CRD caps them at 128).
-ARGO_NAME_RE = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
-#: ``metadata.name`` of Workflow / WorkflowTemplate / CronWorkflow (RFC 1123 label).
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-#: Kubernetes label values (the length cap of 63 is checked separately).
-LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-#: Workflow parameter names.
-PARAMETER_NAME_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
-DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-OBJECT_NAME_LIMITS = {"Workflow": 63, "WorkflowTemplate": 63, "CronWorkflow": 52}
-GENERATE_NAME_LIMIT = 58  # Argo keeps this much of generateName before its random suffix
-
-LABEL_VALUE_MAX_LENGTH = 63
-PARAMETER_NAME_MAX_LENGTH = 128
 
 _HASH_LENGTH = 8
 # "<prefix>-<8 hex>": the shortest limit that still leaves one character of readable prefix.

@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from kedro_argo.errors import ConfigError
-from kedro_argo.manifest import write_text
+from kedro_argo.output import write_text
 
 CONFIG_TEMPLATE = "argo.yml.j2"
 IMAGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*")

@@ -1017,7 +1017,7 @@ class StubArgoServer:
         self, *, namespace: str | None = None, env: Mapping[str, str] | None = None, **kwargs: Any
     ):
         """An ``ArgoClient`` for this server (short timeout and backoff unless given)."""
-        from kedro_argo.client import ArgoClient, ConnectionSettings
+        from kedro_argo.server.client import ArgoClient, ConnectionSettings
 
         settings = ConnectionSettings.from_env(dict(self.env(), **(env or {})), namespace=namespace)
         kwargs.setdefault("timeout", 5.0)

@@ -1,4 +1,4 @@
-"""kedro_argo.client against the stand-in Argo Server (tests/argo_server.py)."""
+"""kedro_argo.server.client against the stand-in Argo Server (tests/argo_server.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from kedro_argo.client import ArgoClient, ConnectionSettings, _iter_messages
+from kedro_argo.server.client import ArgoClient, ConnectionSettings, _iter_messages
 from kedro_argo.errors import ArgoServerError, KedroArgoError
 
 # tests/ is a package or a sys.path entry depending on whether tests/__init__.py exists.

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kedro_argo.argo import ARGO_NAME_RE
 from kedro_argo.naming import (
-    ARGO_NAME_RE,
     escape_dataset_name,
     to_argo_name,
     to_argo_names,

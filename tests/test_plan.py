@@ -1,4 +1,4 @@
-"""Tests for kedro_argo.plan: data dependencies, order, names, pipeline choice."""
+"""Tests for kedro_argo.compiler.plan: data dependencies, order, names, pipeline choice."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kedro_argo.errors import CompileError
-from kedro_argo.naming import ARGO_NAME_RE
-from kedro_argo.plan import NodeSpec, Plan, Step, build_plan
+from kedro_argo.argo import ARGO_NAME_RE
+from kedro_argo.compiler.plan import NodeSpec, Plan, Step, build_plan
 
 FAST = settings(max_examples=200, deadline=None)
 

@@ -13,7 +13,7 @@ Typical use (what ``kedro argo run-local`` does)::
     sys.exit(0 if result.succeeded else 1)
 
 :func:`plan_workflow` does every check without running anything (a dry run).
-See :mod:`kedro_argo.local.executor` for the semantics and :mod:`kedro_argo.local.manifest`
+See :mod:`kedro_argo.local.executor` for the semantics and :mod:`kedro_argo.local.support`
 for the fields honoured, ignored and refused.
 """
 
@@ -26,9 +26,9 @@ from kedro_argo.local.executor import (
     execute_plan,
     run_workflow,
 )
-from kedro_argo.local.manifest import check_supported, load_manifest
-from kedro_argo.local.plan import LocalPlan, PlannedDag, PlannedStep, RetryPolicy, plan_workflow
 from kedro_argo.local.progress import print_summary, summary_table
+from kedro_argo.local.resolve import LocalPlan, PlannedDag, PlannedStep, RetryPolicy, plan_workflow
+from kedro_argo.local.support import check_supported, load_manifest
 
 __all__ = [
     "AttemptRecord",

@@ -17,7 +17,7 @@ Scheduling follows Argo: a task starts once every task it ``depends`` on (names 
 value, overridden by the argument, default ``os.cpu_count()``; a dag template's own
 ``parallelism`` limits its subtree). When a task fails for good, its dependents (transitively)
 are *Omitted*, tasks already running finish, and, with ``failFast`` (Argo's default), no new task
-of that dag starts. ``retryStrategy`` (see :class:`~kedro_argo.local.plan.RetryPolicy`),
+of that dag starts. ``retryStrategy`` (see :class:`~kedro_argo.local.resolve.RetryPolicy`),
 template ``timeout`` and ``activeDeadlineSeconds`` (both per attempt: the process group gets
 SIGTERM, then SIGKILL after ``termination_grace`` seconds; the attempt fails and may be
 retried) and ``spec.activeDeadlineSeconds`` (everything is stopped, the workflow Fails) are
@@ -57,16 +57,16 @@ from typing import IO, Any, Union
 
 from rich.console import Console
 
+from kedro_argo.durations import format_seconds
 from kedro_argo.errors import LocalRunError
-from kedro_argo.local.durations import format_seconds
-from kedro_argo.local.plan import (
+from kedro_argo.local.progress import ProgressView, make_console, print_summary
+from kedro_argo.local.resolve import (
     LocalPlan,
     PlannedDag,
     PlannedNode,
     PlannedStep,
     plan_workflow,
 )
-from kedro_argo.local.progress import ProgressView, make_console, print_summary
 
 __all__ = [
     "AttemptRecord",
@@ -139,6 +139,7 @@ class StepRecord:
     exit_handler: bool = False
     attempt_history: tuple[AttemptRecord, ...] = ()
     log_tail: str | None = None  # last lines of the log, for a step that failed
+    kedro_nodes: tuple[str, ...] = ()  # the Kedro nodes the step runs, when it is ours
 
 
 ProgressCallback = Callable[[tuple[StepRecord, ...]], None]
@@ -382,6 +383,7 @@ class _Engine:
             log_tail=_read_tail(s.log_path)
             if tail and s.phase in (StepPhase.FAILED, StepPhase.ERROR) and s.attempts
             else None,
+            kedro_nodes=s.spec.kedro_nodes,
         )
 
     def report(self) -> None:
@@ -752,7 +754,7 @@ def execute_plan(
     termination_grace: float = 5.0,
     on_progress: ProgressCallback | None = None,
 ) -> LocalRunResult:
-    """Run a plan from :func:`~kedro_argo.local.plan.plan_workflow`; see :func:`run_workflow`."""
+    """Run a plan from :func:`~kedro_argo.local.resolve.plan_workflow`; see :func:`run_workflow`."""
     if parallelism is not None and parallelism < 1:
         raise LocalRunError(f"parallelism must be at least 1, got {parallelism}")
     limit = parallelism or plan.parallelism or os.cpu_count() or 1
@@ -838,7 +840,7 @@ def run_workflow(
     """Run a Workflow / WorkflowTemplate / CronWorkflow manifest (a dict) on this machine.
 
     Args:
-        manifest: the manifest, e.g. from :func:`~kedro_argo.local.manifest.load_manifest`.
+        manifest: the manifest, e.g. from :func:`~kedro_argo.local.support.load_manifest`.
         project_path: the Kedro project root; every step runs there.
         log_dir: where ``<step>.log`` files go (created if missing).
         parameters: values for ``spec.arguments.parameters`` by name (unknown names refused).

@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from kedro_argo.local.durations import format_seconds
+from kedro_argo.durations import format_seconds
 
 if TYPE_CHECKING:
     from kedro_argo.local.executor import LocalRunResult, StepRecord
@@ -121,7 +121,7 @@ class ProgressView:
         table.add_column("", style="dim", overflow="fold")
         for r in records:
             table.add_row(
-                r.name,
+                r.name if len(r.kedro_nodes) < 2 else f"{r.name} ({len(r.kedro_nodes)} nodes)",
                 _phase(r),
                 str(r.attempts) if r.attempts else "",
                 format_seconds(r.duration) if r.duration is not None else "",
@@ -131,7 +131,8 @@ class ProgressView:
 
 
 def summary_table(result: LocalRunResult) -> Table:
-    """One row per step: phase, attempts, duration, exit code, message."""
+    """One row per step: its Kedro nodes (else its template), phase, attempts, duration,
+    exit code, message."""
     style = "green" if result.succeeded else "red"
     table = Table(
         title=Text.assemble(
@@ -142,7 +143,7 @@ def summary_table(result: LocalRunResult) -> Table:
         title_justify="left",
     )
     table.add_column("step", overflow="fold")
-    table.add_column("template", overflow="fold")
+    table.add_column("Kedro nodes", overflow="fold")
     table.add_column("phase")
     table.add_column("attempts", justify="right")
     table.add_column("duration", justify="right")
@@ -151,7 +152,7 @@ def summary_table(result: LocalRunResult) -> Table:
     for r in result.steps:
         table.add_row(
             r.name,
-            r.template,
+            ", ".join(r.kedro_nodes) or r.template,
             _phase(r),
             str(r.attempts),
             format_seconds(r.duration),

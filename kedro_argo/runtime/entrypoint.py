@@ -1,62 +1,38 @@
-"""The in-pod step runner: ``python -m kedro_argo step --pipeline P --nodes a,b …``.
+"""The in-pod step runner: ``python -m kedro_argo step --pipeline=P --nodes=a,b …``.
 
-It is the command every compiled template runs (see docs/architecture.md). It bootstraps the
-project from the working directory, asks Kedro for only the step's pipeline, runs exactly the
-step's nodes and swaps every dataset the step exchanges with other steps (free outputs and
-declared MemoryDatasets) for an object on ``$KEDRO_ARGO_DATA_ROOT/$KEDRO_ARGO_RUN_ID/``.
-It does not go through the ``kedro`` CLI (slower: it loads every plugin's commands) and does
-not rely on the plugin's hooks, so disabling them never breaks a workflow.
+It is the command every compiled step template runs; its arguments and environment are the
+pod contract (:mod:`kedro_argo.contract`). It bootstraps the project from the working
+directory, asks Kedro for only the step's pipeline, runs exactly the step's nodes and swaps
+every dataset the step exchanges with other steps (its free / MemoryDataset inputs and outputs,
+plus the ``--export`` ones its own nodes also load) for an object on
+``$KEDRO_ARGO_DATA_ROOT/$KEDRO_ARGO_RUN_ID/``. Data that stays inside the step stays in
+memory. It does not go through the ``kedro`` CLI (slower: it loads every plugin's commands)
+and does not rely on the plugin's hooks, so disabling them never breaks a workflow.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-RUN_ID_ENV = "KEDRO_ARGO_RUN_ID"
-DATA_ROOT_ENV = "KEDRO_ARGO_DATA_ROOT"
-CREATED_ENV = "KEDRO_ARGO_WORKFLOW_CREATED"
+from kedro_argo import contract
 
 
 class StepError(Exception):
     """A problem with the step's setup (not a node failure): reported in one line."""
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m kedro_argo", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    step = sub.add_parser("step", help="Run Kedro nodes as one Argo workflow step.")
-    step.add_argument("--pipeline", required=True, help="Registered pipeline holding the nodes.")
-    step.add_argument("--nodes", default=None, help="Comma-separated node names (default: all).")
-    step.add_argument("--env", default=None, help="Kedro configuration environment.")
-    step.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE", help="Runtime parameter."
-    )
-    step.add_argument(
-        "--pin-version",
-        action="append",
-        default=[],
-        metavar="DATASET",
-        help="Versioned input saved by an upstream step of this workflow.",
-    )
-    return parser.parse_args(argv)
-
-
 def runtime_params(pairs: Sequence[str]) -> dict[str, Any]:
     """``key=value`` pairs parsed exactly like ``kedro run --params``."""
     from omegaconf import OmegaConf
 
-    for pair in pairs:
-        if "=" not in pair or not pair.partition("=")[0].strip():
-            raise StepError(f"--param {pair!r} must look like key=value")
     if not pairs:
         return {}
     container = OmegaConf.to_container(OmegaConf.from_dotlist(list(pairs)))
@@ -74,21 +50,24 @@ def workflow_version(created: str | None, run_id: str) -> str | None:
     try:
         moment = datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(timezone.utc)
     except ValueError:
-        raise StepError(f"{CREATED_ENV}={created!r} is not an RFC 3339 timestamp") from None
+        raise StepError(
+            f"{contract.WORKFLOW_CREATED_ENV}={created!r} is not an RFC 3339 timestamp"
+        ) from None
     millis = int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16) % 1000
     return moment.strftime("%Y-%m-%dT%H.%M.%S") + f".{millis:03d}Z"
 
 
 def make_runner(
-    data_root: str,
-    run_id: str,
+    pod: contract.PodEnvironment,
     producers: Mapping[str, str],
-    compression: str,
+    exports: Collection[str],
     version: str | None,
+    consumers_of: Callable[[str], list[str]],
 ) -> Any:
     """A SequentialRunner that first swaps the datasets the step exchanges with other steps
-    (its external inputs and outputs; data internal to a multi-node step stays in memory)
-    and clears what an earlier attempt of this step saved at the run's pinned version."""
+    (its external inputs and outputs, and ``exports``; data internal to a multi-node step
+    stays in memory) and clears what an earlier attempt of this step saved at the run's
+    pinned version."""
     from kedro.runner import SequentialRunner
 
     from kedro_argo.datasets import exchanged_datasets
@@ -97,18 +76,25 @@ def make_runner(
 
     class StepRunner(SequentialRunner):
         def run(self, pipeline: Any, catalog: Any, *args: Any, **kwargs: Any) -> Any:
-            needed = exchanged_datasets(catalog, pipeline.inputs() | pipeline.outputs())
-            if needed and not data_root:
+            wanted = (
+                pipeline.inputs() | pipeline.outputs() | (set(exports) & pipeline.all_outputs())
+            )
+            needed = exchanged_datasets(catalog, wanted)
+            if needed and not pod.data_root:
                 raise StepError(
-                    f"{DATA_ROOT_ENV} is not set but this step exchanges {', '.join(needed)} "
-                    "with other steps: set data.root in argo.yml and recompile."
+                    f"{contract.DATA_ROOT_ENV} is not set but this step exchanges "
+                    f"{', '.join(needed)} with other steps: set data.root in argo.yml and "
+                    "recompile."
                 )
             for name in needed:
                 catalog[name] = IntermediateDataset(
-                    uri=intermediate_uri(data_root, run_id, escape_dataset_name(name)),
+                    uri=intermediate_uri(
+                        pod.data_root or "", pod.run_id, escape_dataset_name(name)
+                    ),
                     dataset_name=name,
                     producer=producers.get(name),
-                    compression=compression,
+                    compression=pod.compression,
+                    consumers=consumers_of,
                 )
             if version is not None:
                 for name in sorted(pipeline.all_outputs()):
@@ -140,53 +126,72 @@ def clear_earlier_attempt(catalog: Any, name: str, version: str) -> None:
         filesystem.rm(path, recursive=True)
 
 
-def run_step(args: argparse.Namespace, project_path: Path) -> None:
+def run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_path: Path) -> None:
     from kedro.framework.project import pipelines
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    run_id = os.environ.get(RUN_ID_ENV)
-    if not run_id:
-        raise StepError(
-            f"{RUN_ID_ENV} is not set: this command runs inside an Argo workflow "
-            "(or `kedro argo run-local`); use `kedro run` otherwise."
-        )
-    data_root = os.environ.get(DATA_ROOT_ENV, "")
-    version = workflow_version(os.environ.get(CREATED_ENV), run_id)
-    if args.pin_version and version is None:
-        raise StepError(f"--pin-version needs {CREATED_ENV} (set by the compiled workflow)")
+    from kedro_argo.runtime.store import check_compression
+
+    version = workflow_version(pod.created, pod.run_id)
+    check_compression(pod.compression)
     bootstrap_project(project_path)
     if hasattr(pipelines, "set_requested"):  # Kedro >= 1.5: import only this pipeline
-        pipelines.set_requested([args.pipeline])
+        pipelines.set_requested([call.pipeline])
     try:
-        pipeline = pipelines[args.pipeline]
+        pipeline = pipelines[call.pipeline]
     except KeyError:
-        raise StepError(f"Pipeline '{args.pipeline}' is not registered in this image") from None
-    node_names = [n for n in (args.nodes or "").split(",") if n]
-    missing = sorted(set(node_names) - {n.name for n in pipeline.nodes})
+        raise StepError(f"Pipeline '{call.pipeline}' is not registered in this image") from None
+    missing = sorted(set(call.nodes) - {n.name for n in pipeline.nodes})
     if missing:
         raise StepError(
-            f"Node(s) {', '.join(missing)} not in pipeline '{args.pipeline}': the image is "
+            f"Node(s) {', '.join(missing)} not in pipeline '{call.pipeline}': the image is "
             "older or newer than the compiled workflow; recompile or rebuild."
         )
+    step_nodes = [n for n in pipeline.nodes if not call.nodes or n.name in call.nodes]
     producers = {out: node.name for node in pipeline.nodes for out in node.outputs}
-    from kedro_argo.runtime.store import compression_from_env
-
-    compression = compression_from_env()
+    loaded = {ds for node in step_nodes for ds in node.inputs}
+    pins = [ds for ds in pod.pin_versions if ds in loaded]
+    if pins and version is None:
+        raise StepError(
+            f"{contract.PIN_VERSIONS_ENV} needs {contract.WORKFLOW_CREATED_ENV} "
+            "(set by the compiled workflow)"
+        )
     session = KedroSession.create(
-        project_path=project_path, env=args.env, runtime_params=runtime_params(args.param)
+        project_path=project_path, env=call.env, runtime_params=runtime_params(call.params)
     )
     with session:
         if version is not None:
             session.session_id = version
             session._store["session_id"] = version
-        runner = make_runner(data_root, run_id, producers, compression, version)
-        session.run(
-            **_pipeline_argument(session, args.pipeline),
-            node_names=node_names or None,
-            runner=runner,
-            load_versions=dict.fromkeys(args.pin_version, version) or None,
+        runner = make_runner(
+            pod, producers, call.exports, version, _consumer_finder(pod.pipeline, step_nodes)
         )
+        session.run(
+            **_pipeline_argument(session, call.pipeline),
+            node_names=list(call.nodes) or None,
+            runner=runner,
+            load_versions=dict.fromkeys(pins, version) or None,
+        )
+
+
+def _consumer_finder(compiled: str, step_nodes: Sequence[Any]) -> Callable[[str], list[str]]:
+    """Who loads a dataset outside this step: only wanted when something went wrong (an
+    object that cannot be pickled), so the compiled pipeline is imported only then."""
+    own = {n.name for n in step_nodes}
+
+    def consumers(dataset: str) -> list[str]:
+        from kedro.framework.project import pipelines
+
+        try:
+            if hasattr(pipelines, "set_requested"):
+                pipelines.set_requested([compiled] if compiled else None)
+            pipeline = pipelines[compiled or "__default__"]
+        except Exception:
+            return []
+        return sorted(n.name for n in pipeline.nodes if dataset in n.inputs and n.name not in own)
+
+    return consumers
 
 
 def _pipeline_argument(session: Any, pipeline: str) -> dict[str, Any]:
@@ -199,13 +204,14 @@ def _pipeline_argument(session: Any, pipeline: str) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault(contract.TELEMETRY_ENV, "true")
     from kedro_argo.errors import KedroArgoError
 
     try:
-        run_step(args, Path.cwd())
-    except StepError as exc:
+        call = contract.parse_step_arguments(sys.argv[1:] if argv is None else argv)
+        pod = contract.read_pod_environment(os.environ)
+        run_step(call, pod, Path.cwd())
+    except (StepError, contract.ContractError) as exc:
         print(f"kedro-argo: {exc}", file=sys.stderr)
         return 2
     except KedroArgoError as exc:  # e.g. a missing intermediate: its message says it all

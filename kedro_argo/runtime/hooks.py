@@ -18,12 +18,13 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from kedro_argo.contract import COMMIT_ID_ENV, RUN_ID_ENV, WORKFLOW_NAME_ENV
+
 RESOLVER = "argo"
-_IN_WORKFLOW_ENV = "KEDRO_ARGO_RUN_ID"
 _KEYS = {
-    "run_id": "KEDRO_ARGO_RUN_ID",
-    "commit_id": "KEDRO_ARGO_COMMIT_ID",
-    "workflow_name": "KEDRO_ARGO_WORKFLOW_NAME",
+    "run_id": RUN_ID_ENV,
+    "commit_id": COMMIT_ID_ENV,
+    "workflow_name": WORKFLOW_NAME_ENV,
 }
 
 

@@ -43,6 +43,7 @@ from fsspec.implementations.local import LocalFileSystem
 from kedro.io import AbstractDataset, DatasetError
 
 from kedro_argo import __version__
+from kedro_argo.contract import COMPRESSION_ENV
 from kedro_argo.errors import IntermediateDataError
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "IntermediateDataset",
     "IntermediateDatasetError",
     "IntermediateStore",
+    "UnpicklableDataError",
+    "check_compression",
     "compression_from_env",
     "intermediate_uri",
 ]
@@ -70,7 +73,6 @@ CODECS: Mapping[str, int] = {"none": 0, "zlib": 1, "lz4": 2}
 _CODEC_NAMES = {codec_id: name for name, codec_id in CODECS.items()}
 #: Intermediate data is written once and read a few times, minutes later: favour speed.
 ZLIB_LEVEL = 1
-COMPRESSION_ENV = "KEDRO_ARGO_COMPRESSION"
 
 _DRAIN_CHUNK = 8 << 20
 
@@ -99,11 +101,12 @@ def compression_from_env(environ: Mapping[str, str] | None = None) -> str:
     """Read and check ``KEDRO_ARGO_COMPRESSION`` (unset or empty means ``none``)."""
     env = os.environ if environ is None else environ
     value = (env.get(COMPRESSION_ENV) or "none").strip().lower()
-    _check_compression(value, source=f" ({COMPRESSION_ENV})")
+    check_compression(value, source=f" ({COMPRESSION_ENV})")
     return value
 
 
-def _check_compression(compression: str, source: str = "") -> None:
+def check_compression(compression: str, source: str = "") -> None:
+    """Refuse an unknown codec, or lz4 without the lz4 package, before any node runs."""
     if compression not in CODECS:
         raise IntermediateDataError(
             f"Unknown intermediate data compression {compression!r}{source}: "
@@ -273,7 +276,7 @@ class IntermediateStore:
     """
 
     def __init__(self, compression: str = "none") -> None:
-        _check_compression(compression)
+        check_compression(compression)
         self.compression = compression
         self._codec = CODECS[compression]
 
@@ -311,9 +314,8 @@ class IntermediateStore:
         try:
             cloudpickle.Pickler(writer, protocol=PICKLE_PROTOCOL).dump(obj)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
-            raise ref.error(
-                f"cannot be pickled: {_describe_exception(exc)} (return picklable data from "
-                "the node, or declare the dataset in the catalog)"
+            raise UnpicklableDataError(
+                ref.name, f"{ref.label} cannot be pickled: {_describe_exception(exc)}"
             ) from exc
         writer.finish()
         sink.seek(0)
@@ -441,6 +443,14 @@ class IntermediateStore:
             ) from exc
 
 
+class UnpicklableDataError(IntermediateDataError):
+    """An object a node returned cannot travel to another pod (cloudpickle refused it)."""
+
+    def __init__(self, dataset_name: str, message: str) -> None:
+        super().__init__(message)
+        self.dataset_name = dataset_name
+
+
 class IntermediateDatasetError(IntermediateDataError, DatasetError):
     """An :class:`IntermediateDataError` Kedro passes through unwrapped (it is a DatasetError).
 
@@ -461,10 +471,12 @@ class IntermediateDataset(AbstractDataset[Any, Any]):
         dataset_name: str,
         producer: str | None = None,
         compression: str = "none",
+        consumers: Callable[[str], list[str]] | None = None,
     ) -> None:
         self._uri = uri
         self._dataset_name = dataset_name
         self._producer = producer
+        self._consumers = consumers
         self._store = IntermediateStore(compression)
 
     def load(self) -> Any:
@@ -478,8 +490,26 @@ class IntermediateDataset(AbstractDataset[Any, Any]):
     def save(self, data: Any) -> None:
         try:
             self._store.put(self._uri, data, dataset_name=self._dataset_name)
+        except UnpicklableDataError as exc:
+            raise IntermediateDatasetError(self._unpicklable(exc)) from exc
         except IntermediateDataError as exc:
             raise IntermediateDatasetError(str(exc)) from exc
+
+    def _unpicklable(self, exc: UnpicklableDataError) -> str:
+        """Name both ends and the way to keep the object in one pod."""
+        consumers = self._consumers(self._dataset_name) if self._consumers else []
+        saved_by = f"node '{self._producer}'" if self._producer else "this step"
+        loaded_by = (
+            f"node{'s' if len(consumers) > 1 else ''} " + ", ".join(f"'{c}'" for c in consumers)
+            if consumers
+            else "a node of another step"
+        )
+        return (
+            f"{exc} — it is saved by {saved_by} and loaded by {loaded_by} in another pod, so "
+            "it must be pickled: keep both nodes in one pod (--group-by memory, or the same "
+            "group. tag with --group-by tag), return picklable data, or declare the dataset in "
+            "the catalog as a file."
+        )
 
     def _exists(self) -> bool:
         return self._store.exists(self._uri)

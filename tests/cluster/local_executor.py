@@ -1,7 +1,7 @@
 """An executor for :class:`~tests.argo_server.StubArgoServer` that really runs what was submitted.
 
 :class:`LocalModeExecutor` runs a submitted Workflow with kedro-argo's local mode
-(:func:`~kedro_argo.local.plan.plan_workflow` + :func:`~kedro_argo.local.executor.execute_plan`)
+(:func:`~kedro_argo.local.resolve.plan_workflow` + :func:`~kedro_argo.local.executor.execute_plan`)
 in a given project copy, with ``KEDRO_ARGO_DATA_ROOT`` pointing at a scratch folder and
 ``{{workflow.name}}`` / ``{{workflow.uid}}`` / ``{{workflow.creationTimestamp}}`` taken from the
 stored workflow's metadata. As steps progress it reports Argo-shaped status, the way the
@@ -22,7 +22,7 @@ controller of Argo v3.4+ / v4 writes it:
 
 Each attempt's output (local mode's ``<step>.log``, split at its attempt separators) is fed to
 ``update.log(pod, lines)`` when the attempt ends, under the pod name
-:func:`kedro_argo.cluster.pod_name` gives for that node, so ``kedro argo logs --step`` and the
+:func:`kedro_argo.server.status.pod_name` gives for that node, so ``kedro argo logs --step`` and the
 failure log tail of ``run-once --wait`` find it. Logs are fed before the workflow's final phase
 is written, so a client that sees the final phase can read every log.
 
@@ -46,7 +46,7 @@ from typing import Any
 
 from rich.console import Console
 
-from kedro_argo.cluster import fnv32a, pod_name
+from kedro_argo.server.status import fnv32a, pod_name
 from kedro_argo.errors import LocalRunError
 from kedro_argo.local.executor import (
     AttemptRecord,
@@ -55,7 +55,7 @@ from kedro_argo.local.executor import (
     StepRecord,
     execute_plan,
 )
-from kedro_argo.local.plan import LocalPlan, PlannedStep, iter_steps, plan_workflow
+from kedro_argo.local.resolve import LocalPlan, PlannedStep, iter_steps, plan_workflow
 
 from ..argo_server import WorkflowUpdater
 

@@ -143,7 +143,7 @@ def test_the_stand_in_rejects_an_invalid_manifest_with_the_validators_message(
 ):
     """Not a fault knob: the stand-in's own validation refuses a (forced) bad create."""
     use(argo_server, monkeypatch)
-    import kedro_argo.cluster as cluster
+    import kedro_argo.server.status as cluster
 
     original = cluster.ArgoClient.create_workflow
 

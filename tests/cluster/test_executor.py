@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from kedro_argo.local import StepPhase, StepRecord, run_workflow
-from kedro_argo.workflow import BuildRequest, build_manifest
+from kedro_argo.compiler.build import BuildRequest, build_manifest
 
 from ..argo_server import StubArgoServer, WorkflowUpdater
 from ..local.helpers import assert_valid, container_template, pid_alive, workflow

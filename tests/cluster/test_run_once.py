@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from kedro_argo.cluster import pod_name
+from kedro_argo.server.status import pod_name
 
 from ..argo_server import first_error, load_validator
 from .helpers import TOKEN, describe, update_config, use_local_mode

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kedro_argo.workflow import Built
+from kedro_argo.compiler.build import Built
 
 from ..sample_project import copy_project
 from .support import GOLDEN_CRON, KINDS, build, set_compile_env

@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 from pydantic import BaseModel
 
 from kedro_argo.config import ArgoConfig, parse_config
-from kedro_argo.plan import NodeSpec
-from kedro_argo.project import ProjectFacts
-from kedro_argo.workflow import BuildRequest, Built, build_from_facts, build_manifest
+from kedro_argo.compiler.plan import NodeSpec
+from kedro_argo.compiler.project import ProjectFacts
+from kedro_argo.compiler.build import BuildRequest, Built, build_from_facts, build_manifest
 
 from ..sample_project import base_env
 from ..sample_project import update_config as update_config  # re-exported for the tests

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from kedro_argo import workflow
+from kedro_argo.compiler import build as workflow
 from kedro_argo.errors import ManifestError
-from kedro_argo.manifest import MAX_SIZE_BYTES, check_manifest
+from kedro_argo.compiler.checks import MAX_SIZE_BYTES, check_manifest
 
 from ..validator import ALL_LAYERS, assert_valid, problems
 from .support import build_facts, chain, facts, node

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kedro_argo import workflow
+from kedro_argo.compiler import build as workflow
 from kedro_argo.errors import ConfigError
 
 from ..validator import problems

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kedro_argo.errors import KedroArgoError
-from kedro_argo.workflow import Built
+from kedro_argo.compiler.build import Built
 
 from ..sample_project import copy_project
 from ..validator import assert_valid

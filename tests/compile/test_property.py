@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kedro_argo.manifest import check_manifest, task_dependencies, to_yaml
-from kedro_argo.plan import NodeSpec
+from kedro_argo.compiler.checks import check_manifest, task_dependencies
+from kedro_argo.output import to_yaml
+from kedro_argo.compiler.plan import NodeSpec
 
 from ..validator import assert_valid, validator_module
 from .support import arg_values, build_facts, dag_tasks, facts, step_templates

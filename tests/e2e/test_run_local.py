@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from kedro.framework.startup import bootstrap_project
 
 from kedro_argo.cli import commands
-from kedro_argo.local_run import LocalRequest, run_local
+from kedro_argo.local.run import LocalRequest, run_local
 from tests.sample_project import (
     KEDRO,
     base_env,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kedro_argo.workflow import BuildRequest, build_manifest
+from kedro_argo.compiler.build import BuildRequest, build_manifest
 from tests.sample_project import base_env, copy_project, declared_outputs, kedro
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 """What the cluster commands do with a compiled manifest and an Argo Server.
 
-Kept apart from :mod:`kedro_argo.client` (pure HTTP) and :mod:`kedro_argo.cli` (options):
+Kept apart from :mod:`kedro_argo.server.client` (pure HTTP) and :mod:`kedro_argo.cli` (options):
 choosing the server and namespace from ``argo.yml`` and the env, rendering workflow status,
 finding the failed step and its log tail.
 """
@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kedro_argo.client import ArgoClient
-from kedro_argo.compiler import MANAGED_BY, NODE_ANNOTATION
+from kedro_argo.compiler.emit import EXIT_TEMPLATE, MANAGED_BY
 from kedro_argo.config import ArgoConfig
+from kedro_argo.contract import NODES_PARAMETER
 from kedro_argo.naming import to_label_value
+from kedro_argo.server.client import ArgoClient
 
 MAX_POD_PREFIX = 253 - 11  # Argo v2 pod names: <workflow>-<template>-<fnv32a(node name)>
 LOG_TAIL_LINES = 30
@@ -109,20 +110,36 @@ def status_table(workflow: Mapping[str, Any]) -> Any:
     table = Table(title=title, title_justify="left")
     for column in ("step", "Kedro node", "phase", "attempts", "duration", "message"):
         table.add_column(column)
-    templates = {t.get("name"): t for t in _templates(workflow)}
     for node in step_nodes(workflow):
-        template = templates.get(node.get("templateName"), {})
-        kedro = (template.get("metadata") or {}).get("annotations", {}).get(NODE_ANNOTATION, "")
         node_phase = node.get("phase", "Pending")
         table.add_row(
             node.get("displayName", ""),
-            kedro,
+            ", ".join(kedro_nodes(workflow, node)),
             f"[{_PHASE_STYLE.get(node_phase, '')}]{node_phase}",
             str(attempts(workflow, node)),
             _duration(node.get("startedAt"), node.get("finishedAt")),
             node.get("message", "") or "",
         )
     return table
+
+
+def kedro_nodes(workflow: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]:
+    """The Kedro nodes a workflow node (a step, or one attempt of it) runs: the ``nodes``
+    input the compiled DAG task passes its shared step template. The exit handler runs its
+    whole pipeline."""
+    nodes = (workflow.get("status") or {}).get("nodes") or {}
+    for candidate in (node, *(nodes.get(c, {}) for c in node.get("children") or [])):
+        for parameter in (candidate.get("inputs") or {}).get("parameters") or []:
+            if parameter.get("name") == NODES_PARAMETER and parameter.get("value"):
+                return [n for n in str(parameter["value"]).split(",") if n]
+    templates = {t.get("name"): t for t in _templates(workflow)}
+    template = templates.get(node.get("templateName"), {})
+    pipeline = ((template.get("metadata") or {}).get("annotations") or {}).get("kedro.org/pipeline")
+    return (
+        [f"all of pipeline {pipeline}"]
+        if pipeline and node.get("templateName") == EXIT_TEMPLATE
+        else []
+    )
 
 
 def _templates(workflow: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -146,14 +163,16 @@ def _duration(started: str | None, finished: str | None) -> str:
 
 
 def find_step(workflow: Mapping[str, Any], step: str) -> dict[str, Any]:
-    """A step by DAG task name or by Kedro node name."""
+    """A step by DAG task name, or by the name of a Kedro node it runs (grouped steps run
+    several)."""
     from kedro_argo.errors import ArgoServerError
 
-    templates = {t.get("name"): t for t in _templates(workflow)}
-    for node in step_nodes(workflow):
-        template = templates.get(node.get("templateName"), {})
-        kedro = (template.get("metadata") or {}).get("annotations", {}).get(NODE_ANNOTATION, "")
-        if step in {node.get("displayName"), kedro}:
+    found = step_nodes(workflow)
+    for node in found:
+        if node.get("displayName") == step:
+            return node
+    for node in found:
+        if step in kedro_nodes(workflow, node):
             return node
     known = ", ".join(sorted(n.get("displayName", "") for n in step_nodes(workflow)))
     raise ArgoServerError(

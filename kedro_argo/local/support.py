@@ -59,6 +59,7 @@ from typing import Any
 
 import yaml
 
+from kedro_argo.argo import API_VERSION, WORKFLOW_KINDS
 from kedro_argo.errors import LocalRunError
 
 __all__ = [
@@ -70,9 +71,6 @@ __all__ = [
     "strategic_merge",
     "workflow_of",
 ]
-
-API_VERSION = "argoproj.io/v1alpha1"
-WORKFLOW_KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
 
 
 # --------------------------------------------------------------------------- loading

@@ -9,43 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kedro_argo.compiler.facts import NodeSpec, ProjectFacts
 from kedro_argo.config import ArgoConfig, parse_config
-from kedro_argo.datasets import exchanged_datasets, is_parameter
+from kedro_argo.datasets import exchanged_datasets, is_memory_only, is_parameter
 from kedro_argo.errors import ConfigError, ProjectError
 from kedro_argo.gitinfo import commit_id
-from kedro_argo.plan import NodeSpec
 
 CONFIG_KEY = "argo"
 CONFIG_PATTERNS = ["argo*", "argo*/**", "**/argo*"]
-
-
-@dataclass(frozen=True)
-class ProjectFacts:
-    """What compile needs to know about a Kedro project, as plain data."""
-
-    project_path: Path
-    project_name: str
-    package_name: str
-    env: str | None
-    pipeline_name: str
-    nodes: tuple[NodeSpec, ...]
-    registered: Mapping[str, frozenset[str]]
-    all_tags: frozenset[str]
-    node_tags: Mapping[str, frozenset[str]]  # every registered node's tags
-    exchanged_datasets: frozenset[str]  # free or MemoryDataset: pickled between pods
-    versioned_datasets: frozenset[str]
-    parameters: Mapping[str, Any]
-    runtime_params: Mapping[str, Any]
-    commit_id: str
-    config: ArgoConfig
-    config_files: tuple[str, ...] = field(default=())
-    # Per registered pipeline, the nodes a pod may run from it: same name AND same inputs and
-    # outputs as in the compiled pipeline (a pipeline can remap a node's datasets).
-    step_hosts: Mapping[str, frozenset[str]] | None = None
 
 
 def find_config_files(
@@ -158,6 +132,7 @@ def load_project(
                 "it to tell files from in-memory datasets: install the dataset's package here)."
             ) from None
         exchanged, versioned = classify_datasets(catalog, pipeline.datasets())
+        memory_only = {name for name in exchanged if is_memory_only(catalog, name)}
         parameters = dict(context.params)
 
     return ProjectFacts(
@@ -177,6 +152,8 @@ def load_project(
         commit_id=commit_id(project_path),
         config=config,
         config_files=files,
+        step_hosts=step_hosts(pipeline, registered),
+        memory_only_datasets=frozenset(memory_only),
     )
 
 

@@ -1,8 +1,10 @@
-"""Plan + config → an Argo manifest dict. Pure and deterministic.
+"""Plan → an Argo manifest dict. Pure and deterministic.
 
-Shared container settings (image, pull policy, working directory, the run's env) live once in
-``spec.templateDefaults``; each Kedro step gets a small template holding only its own command
-line and pod settings. Container commands are argument lists: no shell, so no quoting bugs.
+What every pod shares (image, pull policy, working directory, the run's environment) lives
+once in ``spec.templateDefaults``. Each pod profile of the plan is one step template, shared by
+its steps: a DAG task names the template and passes the step's Kedro nodes as the ``nodes``
+input. Nested DAG levels are DAG templates of their own. Container commands are argument lists
+(:mod:`kedro_argo.contract`): no shell, so no quoting bugs.
 """
 
 from __future__ import annotations
@@ -14,34 +16,27 @@ from typing import Any, Literal
 
 import yaml
 
-from kedro_argo import naming
-from kedro_argo.config import ArgoConfig, NodeSettings, SecretRef, resolve_node_settings
+from kedro_argo import argo, contract, naming
+from kedro_argo.compiler.plan import DagLevel, Plan, StepTemplate
+from kedro_argo.config import ArgoConfig, NodeSettings, SecretRef
 from kedro_argo.errors import CompileError
-from kedro_argo.plan import Plan, Step, transcoding_base
 
-API_VERSION = "argoproj.io/v1alpha1"
-DAG_TEMPLATE = "kedro-pipeline"
 EXIT_TEMPLATE = "exit-handler"
-RESERVED_TEMPLATE_NAMES = (DAG_TEMPLATE, EXIT_TEMPLATE)
-POD_COMMAND = ["python", "-m", "kedro_argo"]
-NODE_ANNOTATION = "kedro.org/node"
+#: Where a template says which registered pipeline its pods load, or what a nested DAG holds.
+PIPELINE_ANNOTATION = "kedro.org/pipeline"
+PART_ANNOTATION = "kedro.org/part"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kedro-argo"}
 
 Kind = Literal["workflow", "template", "cron"]
-KIND_NAMES: Mapping[str, str] = {
-    "workflow": "Workflow",
-    "template": "WorkflowTemplate",
-    "cron": "CronWorkflow",
-}
 NAME_LIMITS: Mapping[str, int] = {
-    kind: naming.OBJECT_NAME_LIMITS[name] for kind, name in KIND_NAMES.items()
+    kind: argo.OBJECT_NAME_LIMITS[name] for kind, name in argo.KINDS.items()
 }
-GENERATE_NAME_BASE_LIMIT = naming.GENERATE_NAME_LIMIT - 1  # room for the "-" we append
+GENERATE_NAME_BASE_LIMIT = argo.GENERATE_NAME_LIMIT - 1  # room for the "-" we append
 
 
 @dataclass(frozen=True)
 class CompileInput:
-    """Everything the compiler needs, as plain data (built by :mod:`kedro_argo.workflow`)."""
+    """Everything the compiler needs, as plain data (built by :mod:`kedro_argo.compiler.build`)."""
 
     plan: Plan
     config: ArgoConfig
@@ -49,10 +44,10 @@ class CompileInput:
     pipeline_name: str
     commit_id: str
     env: str | None = None
-    node_tags: Mapping[str, frozenset[str]] = field(default_factory=dict)
     exchanged_datasets: frozenset[str] = frozenset()
-    versioned_datasets: frozenset[str] = frozenset()
-    exit_nodes: tuple[str, ...] = ()  # node names of the on-exit pipeline
+    #: Versioned datasets a step of this workflow saves: loaded at this run's version.
+    pinned_datasets: tuple[str, ...] = ()
+    exit_settings: NodeSettings = field(default_factory=NodeSettings)
     exposed_parameters: Mapping[str, str] = field(default_factory=dict)  # key -> default text
     fixed_parameters: Mapping[str, str] = field(default_factory=dict)  # key -> value text
     data_root_required: bool = True
@@ -62,11 +57,11 @@ def compile_manifest(
     source: CompileInput, *, kind: Kind = "workflow", name: str | None = None
 ) -> dict[str, Any]:
     """Build the manifest for ``kind`` (``workflow``, ``template`` or ``cron``)."""
-    if kind not in KIND_NAMES:
+    if kind not in argo.KINDS:
         raise CompileError(f"Unknown kind '{kind}': use workflow, template or cron.")
     spec = build_workflow_spec(source)
     metadata = build_metadata(source, kind=kind, name=name)
-    manifest: dict[str, Any] = {"apiVersion": API_VERSION, "kind": KIND_NAMES[kind]}
+    manifest: dict[str, Any] = {"apiVersion": argo.API_VERSION, "kind": argo.KINDS[kind]}
     manifest["metadata"] = metadata
     if kind == "cron":
         manifest["spec"] = build_cron_spec(source, spec, metadata)
@@ -82,7 +77,7 @@ def build_metadata(source: CompileInput, *, kind: Kind, name: str | None) -> dic
     explicit = name or cfg.name
     base = f"{source.project_name}-{source.pipeline_name.strip('_')}"
     if explicit:
-        metadata["name"] = check_object_name(explicit, limit=limit, kind=KIND_NAMES[kind])
+        metadata["name"] = check_object_name(explicit, limit=limit, kind=argo.KINDS[kind])
     elif kind == "workflow":
         prefix = cfg.generate_name or base
         metadata["generateName"] = (
@@ -100,7 +95,7 @@ def build_metadata(source: CompileInput, *, kind: Kind, name: str | None) -> dic
     }
     annotations = {
         **cfg.annotations,
-        "kedro.org/pipeline": source.pipeline_name,
+        PIPELINE_ANNOTATION: source.pipeline_name,
         "kedro.org/commit": source.commit_id,
     }
     if source.env:
@@ -111,7 +106,7 @@ def build_metadata(source: CompileInput, *, kind: Kind, name: str | None) -> dic
 
 def check_object_name(name: str, *, limit: int, kind: str) -> str:
     """A user-given name is used as is or refused: silently changing it would surprise."""
-    if len(name) > limit or not naming.DNS_LABEL_RE.fullmatch(name):
+    if len(name) > limit or not argo.DNS_LABEL_RE.fullmatch(name):
         raise CompileError(
             f"'{name}' is not a valid {kind} name: use at most {limit} lower-case letters, "
             "digits and '-', starting and ending with a letter or digit."
@@ -146,7 +141,7 @@ def build_cron_spec(
 
 def build_workflow_spec(source: CompileInput) -> dict[str, Any]:
     cfg = source.config
-    spec: dict[str, Any] = {"entrypoint": DAG_TEMPLATE}
+    spec: dict[str, Any] = {"entrypoint": source.plan.root.name}
     parameter_names = naming.to_parameter_names(source.exposed_parameters)
     if source.exposed_parameters:
         spec["arguments"] = {
@@ -180,11 +175,8 @@ def build_workflow_spec(source: CompileInput) -> dict[str, Any]:
     spec["templateDefaults"] = {"container": build_default_container(source)}
 
     param_args = build_parameter_args(source, parameter_names)
-    templates = [build_dag_template(source.plan)]
-    produced = frozenset(transcoding_base(ds) for step in source.plan.steps for ds in step.outputs)
-    templates += [
-        build_step_template(source, step, param_args, produced) for step in source.plan.steps
-    ]
+    templates = [build_dag_template(source.plan, level) for level in source.plan.dags]
+    templates += [build_step_template(source, t, param_args) for t in source.plan.templates]
     if wf.on_exit_pipeline:
         templates.append(build_exit_template(source, wf.on_exit_pipeline, param_args))
     spec["templates"] = templates
@@ -192,22 +184,14 @@ def build_workflow_spec(source: CompileInput) -> dict[str, Any]:
 
 
 def build_default_container(source: CompileInput) -> dict[str, Any]:
+    """Image and the run's environment, once for every pod (see :mod:`kedro_argo.contract`)."""
     cfg = source.config
     if not cfg.image:
         raise CompileError(
             "No image set: add `image: <registry>/<repository>:<tag>` to argo.yml "
             "(the image with this project and kedro-argo installed)."
         )
-    env = [
-        {"name": "KEDRO_DISABLE_TELEMETRY", "value": "true"},
-        {"name": "KEDRO_ARGO_RUN_ID", "value": "{{workflow.uid}}"},
-        {"name": "KEDRO_ARGO_WORKFLOW_NAME", "value": "{{workflow.name}}"},
-        {"name": "KEDRO_ARGO_WORKFLOW_CREATED", "value": "{{workflow.creationTimestamp}}"},
-        {"name": "KEDRO_ARGO_COMMIT_ID", "value": source.commit_id},
-    ]
-    if cfg.data.root:
-        env.append({"name": "KEDRO_ARGO_DATA_ROOT", "value": cfg.data.root})
-    elif source.exchanged_datasets and source.data_root_required:
+    if not cfg.data.root and source.exchanged_datasets and source.data_root_required:
         shown = ", ".join(sorted(source.exchanged_datasets)[:5])
         more = len(source.exchanged_datasets) - 5
         raise CompileError(
@@ -215,7 +199,18 @@ def build_default_container(source: CompileInput) -> dict[str, Any]:
             f"in-memory dataset(s) between steps ({shown}{', …' if more > 0 else ''}): "
             "set data.root in argo.yml to s3://…, gs://… or a volume path mounted in every pod."
         )
-    env.append({"name": "KEDRO_ARGO_COMPRESSION", "value": cfg.data.compression})
+    env = contract.pod_environment_entries(
+        contract.PodEnvironment(
+            run_id="{{workflow.uid}}",
+            workflow_name="{{workflow.name}}",
+            created="{{workflow.creationTimestamp}}",
+            commit_id=source.commit_id,
+            pipeline=k8s_literal(source.pipeline_name),
+            data_root=cfg.data.root,
+            compression=cfg.data.compression,
+            pin_versions=tuple(k8s_literal(ds) for ds in source.pinned_datasets),
+        )
+    )
     return {
         "image": cfg.image,
         "imagePullPolicy": cfg.image_pull_policy,
@@ -231,74 +226,108 @@ def k8s_literal(text: str) -> str:
 
 
 def build_parameter_args(source: CompileInput, parameter_names: Mapping[str, str]) -> list[str]:
-    """``--param key=value`` pairs every step gets: fixed ones, then exposed ones."""
+    """``key=value`` texts every step gets (``--param``): fixed ones, then exposed ones."""
     for key, value in {**source.fixed_parameters, **source.exposed_parameters}.items():
         if "{{" in value:
             raise CompileError(
                 f"Parameter '{key}' has a value containing '{{{{', which Argo would read as a "
                 "template expression: change the value or pass it another way."
             )
-    args: list[str] = []
-    for key, value in source.fixed_parameters.items():
-        args += ["--param", k8s_literal(f"{key}={value}")]
+    pairs = [k8s_literal(f"{key}={value}") for key, value in source.fixed_parameters.items()]
     for key in source.exposed_parameters:
-        ref = f"{{{{workflow.parameters.{parameter_names[key]}}}}}"
-        args += ["--param", f"{k8s_literal(key)}={ref}"]
-    return args
+        pairs.append(f"{k8s_literal(key)}={{{{workflow.parameters.{parameter_names[key]}}}}}")
+    return pairs
 
 
-def build_dag_template(plan: Plan) -> dict[str, Any]:
+def build_dag_template(plan: Plan, level: DagLevel) -> dict[str, Any]:
+    """One DAG level: a task per step (its nodes as the template's input) or nested level."""
     tasks = []
-    for step in plan.steps:
-        task: dict[str, Any] = {"name": step.name, "template": step.name}
-        if step.depends:
-            task["depends"] = " && ".join(step.depends)
-        tasks.append(task)
-    return {"name": DAG_TEMPLATE, "dag": {"tasks": tasks}}
+    for task in level.tasks:
+        entry: dict[str, Any] = {"name": task.name}
+        if task.step is not None:
+            step = plan.step(task.step)
+            entry["template"] = step.template
+            parameters = [
+                {"name": contract.NODES_PARAMETER, "value": contract.format_nodes(step.nodes)}
+            ]
+            if step.exports:
+                parameters.append(
+                    {
+                        "name": contract.EXPORTS_PARAMETER,
+                        "value": _export_text(step.exports),
+                    }
+                )
+            entry["arguments"] = {"parameters": parameters}
+        else:
+            entry["template"] = task.dag
+        if task.depends:
+            entry["depends"] = argo.format_depends(task.depends)
+        tasks.append(entry)
+    template: dict[str, Any] = {"name": level.name}
+    if level.label:
+        template["metadata"] = {"annotations": {PART_ANNOTATION: level.label}}
+    template["dag"] = {"tasks": tasks}
+    return template
+
+
+def _export_text(datasets: Sequence[str]) -> str:
+    text = contract.format_exports(datasets)
+    if "{{" in text:
+        raise CompileError(
+            f"Dataset names {list(datasets)} contain '{{{{', which Argo would read as a template "
+            "expression: rename the dataset."
+        )
+    return k8s_literal(text)
 
 
 def build_step_template(
-    source: CompileInput, step: Step, param_args: Sequence[str], produced: frozenset[str]
+    source: CompileInput, template: StepTemplate, param_pairs: Sequence[str]
 ) -> dict[str, Any]:
-    """``produced``: transcoding bases of every dataset a step of this workflow saves."""
-    nodes = ",".join(step.nodes)
-    args = ["step", "--pipeline", k8s_literal(step.pipeline), "--nodes", k8s_literal(nodes)]
-    if source.env:
-        args += ["--env", k8s_literal(source.env)]
-    args += param_args
-    pinned = sorted(
-        ds for ds in step.inputs & source.versioned_datasets if transcoding_base(ds) in produced
+    """A shared step template: the pod profile, with the step's nodes as an input."""
+    call = contract.StepCall(
+        pipeline=k8s_literal(template.pipeline),
+        env=k8s_literal(source.env) if source.env else None,
+        params=tuple(param_pairs),
     )
-    for dataset in pinned:
-        args += ["--pin-version", k8s_literal(dataset)]
-    tags = frozenset().union(*(source.node_tags.get(n, frozenset()) for n in step.nodes))
-    settings = resolve_node_settings(source.config.nodes, step.nodes, tags)
-    template: dict[str, Any] = {
-        "name": step.name,
-        "metadata": {"annotations": {NODE_ANNOTATION: ",".join(step.nodes)}},
+    args = contract.step_arguments(
+        call,
+        nodes_text=f"{{{{inputs.parameters.{contract.NODES_PARAMETER}}}}}",
+        exports_text=(
+            f"{{{{inputs.parameters.{contract.EXPORTS_PARAMETER}}}}}"
+            if template.takes_exports
+            else None
+        ),
+    )
+    inputs: list[dict[str, Any]] = [{"name": contract.NODES_PARAMETER}]
+    if template.takes_exports:
+        inputs.append({"name": contract.EXPORTS_PARAMETER, "default": "[]"})
+    manifest_template: dict[str, Any] = {
+        "name": template.name,
+        "inputs": {"parameters": inputs},
+        "metadata": {"annotations": {PIPELINE_ANNOTATION: template.pipeline}},
     }
-    return _apply_settings(template, {"command": list(POD_COMMAND), "args": args}, settings)
+    container = {"command": list(contract.POD_COMMAND), "args": args}
+    return _apply_settings(manifest_template, container, template.settings)
 
 
 def build_exit_template(
-    source: CompileInput, pipeline: str, param_args: Sequence[str]
+    source: CompileInput, pipeline: str, param_pairs: Sequence[str]
 ) -> dict[str, Any]:
-    args = ["step", "--pipeline", k8s_literal(pipeline)]
-    if source.env:
-        args += ["--env", k8s_literal(source.env)]
-    args += param_args
+    call = contract.StepCall(
+        pipeline=k8s_literal(pipeline),
+        env=k8s_literal(source.env) if source.env else None,
+        params=tuple(param_pairs),
+    )
     container = {
-        "command": list(POD_COMMAND),
-        "args": args,
-        "env": [{"name": "KEDRO_ARGO_WORKFLOW_STATUS", "value": "{{workflow.status}}"}],
+        "command": list(contract.POD_COMMAND),
+        "args": contract.step_arguments(call),
+        "env": [{"name": contract.WORKFLOW_STATUS_ENV, "value": "{{workflow.status}}"}],
     }
     template: dict[str, Any] = {
         "name": EXIT_TEMPLATE,
-        "metadata": {"annotations": {"kedro.org/pipeline": pipeline}},
+        "metadata": {"annotations": {PIPELINE_ANNOTATION: pipeline}},
     }
-    tags = frozenset().union(*(source.node_tags.get(n, frozenset()) for n in source.exit_nodes))
-    settings = resolve_node_settings(source.config.nodes, source.exit_nodes, tags)
-    return _apply_settings(template, container, settings)
+    return _apply_settings(template, container, source.exit_settings)
 
 
 def _apply_settings(

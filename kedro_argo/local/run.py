@@ -8,10 +8,12 @@ otherwise, so a first run needs no server. Logs go to ``.kedro-argo/logs/<workfl
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kedro_argo.contract import DATA_ROOT_ENV
 
 STATE_DIR = ".kedro-argo"
 
@@ -27,6 +29,7 @@ class LocalRequest:
     data_root: str | None = None
     arguments: Mapping[str, str] = field(default_factory=dict)
     progress: bool | None = None
+    group_by: str | None = None  # --group-by; None: argo.yml's grouping
 
 
 def resolve_data_root(project_path: Path, configured: str) -> str:
@@ -46,13 +49,15 @@ def ensure_ignored(project_path: Path) -> None:
         ignore.write_text("# written by kedro-argo: local-mode data and logs\n*\n")
 
 
-def run_local(request: LocalRequest, console: Any = None) -> Any:
+def run_local(
+    request: LocalRequest, console: Any = None, notify: Callable[[str], None] | None = None
+) -> Any:
     """Run the workflow; returns the executor's LocalRunResult (phase, steps, log paths)."""
+    from kedro_argo.compiler.build import BuildRequest, build_manifest
+    from kedro_argo.compiler.project import load_argo_config
     from kedro_argo.local.executor import execute_plan
-    from kedro_argo.local.manifest import load_manifest
-    from kedro_argo.local.plan import plan_workflow
-    from kedro_argo.project import load_argo_config
-    from kedro_argo.workflow import BuildRequest, build_manifest
+    from kedro_argo.local.resolve import plan_workflow
+    from kedro_argo.local.support import load_manifest
 
     root = request.project_path
     if request.manifest_path is not None:
@@ -65,17 +70,21 @@ def run_local(request: LocalRequest, console: Any = None) -> Any:
                 pipeline=request.pipeline,
                 env=request.env,
                 runtime_params=request.runtime_params,
+                group_by=request.group_by,
                 for_local=True,
             )
         )
         manifest, config = built.manifest, built.facts.config
+        for note in built.notes:
+            if notify is not None:
+                notify(note)
     ensure_ignored(root)
     data_root = resolve_data_root(root, request.data_root or config.data.local_root)
     plan = plan_workflow(
         manifest,
         project_path=root,
         parameters=dict(request.arguments),
-        override_env={"KEDRO_ARGO_DATA_ROOT": data_root},
+        override_env={DATA_ROOT_ENV: data_root},
         python_executable=sys.executable,
     )
     return execute_plan(

@@ -1,7 +1,7 @@
 """From a manifest to a :class:`LocalPlan`: every step's argument list and env, fully resolved.
 
 Planning is pure apart from reading the environment, and it is where every refusal happens:
-unsupported fields (see :mod:`kedro_argo.local.manifest`), unknown templates or tasks, ``depends``
+unsupported fields (see :mod:`kedro_argo.local.support`), unknown templates or tasks, ``depends``
 expressions other than task names joined by ``&&``, cycles, variables local mode cannot resolve,
 missing parameter values, secrets absent from the local environment, malformed retry/timeout
 values. Nothing runs until a plan exists.
@@ -28,9 +28,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Union
 
+from kedro_argo import argo, contract
+from kedro_argo.durations import parse_argo_duration, parse_go_duration
 from kedro_argo.errors import LocalRunError
-from kedro_argo.local.durations import parse_argo_duration, parse_go_duration
-from kedro_argo.local.manifest import (
+from kedro_argo.graphs import find_cycle
+from kedro_argo.local.support import (
     LoadedWorkflow,
     check_supported,
     merge_template_defaults,
@@ -54,7 +56,7 @@ RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
 PYTHON_COMMANDS = ("python", "python3")
 # Kubernetes' name generator alphabet (no vowels, no look-alikes).
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_TASK_NAME = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")
+_TASK_NAME = argo.ARGO_NAME_RE
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class PlannedStep:
     retry: RetryPolicy | None = None
     timeout: float | None = None  # template `timeout`, per attempt (seconds)
     active_deadline: float | None = None  # template `activeDeadlineSeconds`, per attempt
+    kedro_nodes: tuple[str, ...] = ()  # what a kedro-argo step runs (from its arguments)
 
 
 @dataclass(frozen=True)
@@ -185,42 +188,13 @@ def _refuse(message: str) -> LocalRunError:
 
 
 def parse_depends(expr: str, where: str) -> list[str]:
-    """Task names in a ``depends`` expression made only of names, ``&&`` and parentheses."""
-    tokens = re.findall(r"&&|\(|\)|[^\s()&]+|&", expr)
-    names: list[str] = []
-    depth = 0
-    expect_operand = True
-
-    def refuse(token: str) -> LocalRunError:
-        return _refuse(
-            f"{where}: depends {expr!r} uses {token!r}: local mode supports only task names "
-            "joined by '&&' (a bare name means that task succeeded); '||', '!' and results "
-            "such as '.Succeeded' or '.Failed' are not supported"
-        )
-
-    for tok in tokens:
-        if tok == "(":
-            if not expect_operand:
-                raise refuse(tok)
-            depth += 1
-        elif tok == ")":
-            if expect_operand or depth == 0:
-                raise refuse(tok)
-            depth -= 1
-        elif tok == "&&":
-            if expect_operand:
-                raise refuse(tok)
-            expect_operand = True
-        elif _TASK_NAME.fullmatch(tok):
-            if not expect_operand:
-                raise refuse(tok)
-            names.append(tok)
-            expect_operand = False
-        else:
-            raise refuse(tok)
-    if expect_operand or depth:
-        raise LocalRunError(f"{where}: depends {expr!r} is incomplete")
-    return list(dict.fromkeys(names))
+    """Task names of a ``depends`` expression (see :func:`kedro_argo.argo.parse_depends`)."""
+    try:
+        return argo.parse_depends(expr)
+    except argo.DependsError as exc:
+        if exc.token is None:
+            raise LocalRunError(f"{where}: {exc}") from None
+        raise _refuse(f"{where}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -507,6 +481,7 @@ class _Planner:
             argv[0] = self.python
         shown = shlex.join(argv)
         argv = [expand_k8s(a, env) for a in argv]
+        kedro_nodes = _kedro_nodes(argv)
         return PlannedStep(
             name=node_name,
             template=tname,
@@ -517,6 +492,7 @@ class _Planner:
             retry=self._retry(path, tmpl, scope),
             timeout=self._timeout(path, tmpl, scope),
             active_deadline=self._active_deadline(path, tmpl, scope),
+            kedro_nodes=kedro_nodes,
         )
 
     def _retry(self, path: str, tmpl: Mapping[str, Any], scope: Scope) -> RetryPolicy | None:
@@ -583,24 +559,25 @@ class _Planner:
         return float(_int_value(substitute(_as_str(raw), scope, where), where, 1))
 
 
+def _kedro_nodes(argv: list[str]) -> tuple[str, ...]:
+    """The Kedro nodes a step of ours runs, read with the pod's own parser (none for other
+    commands). The exit handler runs its whole pipeline."""
+    command = contract.POD_COMMAND
+    if tuple(argv[1 : len(command)]) != command[1:] or argv[len(command) : len(command) + 1] != [
+        contract.STEP_COMMAND
+    ]:
+        return ()
+    try:
+        call = contract.parse_step_arguments(argv[len(command) :])
+    except contract.ContractError:
+        return ()
+    return call.nodes or (f"all of pipeline {call.pipeline}",)
+
+
 def _check_acyclic(names: list[str], deps: list[tuple[str, ...]], where: str) -> None:
-    index = {n: i for i, n in enumerate(names)}
-    state = [0] * len(names)  # 0 new, 1 on stack, 2 done
-
-    def visit(i: int, trail: list[str]) -> None:
-        state[i] = 1
-        for dep in deps[i]:
-            j = index[dep]
-            if state[j] == 1:
-                cycle = [*trail[trail.index(dep) :], dep] if dep in trail else [names[i], dep]
-                raise LocalRunError(f"{where}: dependency cycle {' -> '.join(cycle)}")
-            if state[j] == 0:
-                visit(j, [*trail, dep])
-        state[i] = 2
-
-    for i, name in enumerate(names):
-        if state[i] == 0:
-            visit(i, [name])
+    cycle = find_cycle(dict(zip(names, deps, strict=True)))
+    if cycle:
+        raise LocalRunError(f"{where}: dependency cycle {' -> '.join(cycle)}")
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1,7 +1,7 @@
-"""The compile pipeline in one place: project facts → plan → manifest → checks.
+"""The compile pipeline in one place: project facts → groups → plan → manifest → checks.
 
 CLI commands (compile, run-local, run-once, schedule, upload) all call :func:`build_manifest`,
-so every path to a cluster goes through the same checks.
+so every path to a cluster goes through the same grouping, planning and checks.
 """
 
 from __future__ import annotations
@@ -11,19 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kedro_argo.compiler import (
-    RESERVED_TEMPLATE_NAMES,
-    CompileInput,
-    Kind,
-    compile_manifest,
-    parameter_text,
+from kedro_argo import argo
+from kedro_argo.compiler.checks import check_manifest, manifest_size
+from kedro_argo.compiler.emit import CompileInput, Kind, compile_manifest, parameter_text
+from kedro_argo.compiler.facts import ProjectFacts, transcoding_base
+from kedro_argo.compiler.grouping import Group, group_nodes
+from kedro_argo.compiler.plan import Plan, build_plan
+from kedro_argo.compiler.project import load_project
+from kedro_argo.config import (
+    ArgoConfig,
+    GroupBy,
+    merge_group_settings,
+    parse_group_by,
+    resolve_node_settings,
 )
-from kedro_argo.config import ArgoConfig
 from kedro_argo.cron import check_cron, check_timezone
-from kedro_argo.errors import ConfigError
-from kedro_argo.manifest import check_manifest
-from kedro_argo.plan import Plan, build_plan
-from kedro_argo.project import ProjectFacts, load_project
+from kedro_argo.errors import CompileError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class BuildRequest:
     name: str | None = None
     cron: str | None = None
     timezone: str | None = None
+    group_by: str | None = None  # --group-by; None: argo.yml's grouping
     for_local: bool = False  # local mode supplies its own data root
 
 
@@ -44,6 +48,8 @@ class Built:
     manifest: dict[str, Any]
     facts: ProjectFacts
     plan: Plan
+    grouping: GroupBy = field(default_factory=GroupBy)
+    notes: tuple[str, ...] = ()  # what the user should know (groups merged to stay acyclic)
 
 
 def build_manifest(request: BuildRequest) -> Built:
@@ -64,10 +70,30 @@ def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:
     if request.kind == "cron" and config.schedule.timezone:
         check_timezone(config.schedule.timezone)
     check_config_references(facts, config)
+    grouping = choose_grouping(request.group_by, config)
+    groups = group_nodes(facts.nodes, grouping, in_memory=facts.exchanged_datasets)
+    settings = {
+        n.name: resolve_node_settings(config.nodes, n.name, facts.node_tags.get(n.name, ()))
+        for n in facts.nodes
+    }
+    exit_pipeline = config.workflow.on_exit_pipeline
     plan = build_plan(
         facts.nodes,
-        registered=facts.step_hosts or facts.registered,
-        reserved_names=RESERVED_TEMPLATE_NAMES,
+        hosts=facts.hosts(),
+        compiled_pipeline=facts.pipeline_name,
+        groups=groups,
+        node_settings=settings,
+        exchanged=facts.exchanged_datasets,
+        memory_only=facts.memory_only_datasets,
+        extra_templates=1 if exit_pipeline else 0,
+        grouping_hint=str(grouping),
+    )
+    exit_nodes = sorted(facts.registered.get(exit_pipeline or "", ()))
+    exit_settings = merge_group_settings(
+        [
+            (n, resolve_node_settings(config.nodes, n, facts.node_tags.get(n, ())))
+            for n in exit_nodes
+        ]
     )
     exposed = {key: parameter_text(lookup(facts.parameters, key)) for key in config.parameters}
     fixed = {
@@ -75,6 +101,7 @@ def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:
         for key, value in flatten(facts.runtime_params).items()
         if key not in exposed
     }
+    produced = {transcoding_base(ds) for step in plan.steps for ds in step.outputs}
     source = CompileInput(
         plan=plan,
         config=config,
@@ -82,17 +109,54 @@ def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:
         pipeline_name=facts.pipeline_name,
         commit_id=facts.commit_id,
         env=facts.env,
-        node_tags=facts.node_tags,
-        exit_nodes=tuple(sorted(facts.registered.get(config.workflow.on_exit_pipeline or "", ()))),
         exchanged_datasets=facts.exchanged_datasets,
-        versioned_datasets=facts.versioned_datasets,
+        pinned_datasets=tuple(
+            sorted(ds for ds in facts.versioned_datasets if transcoding_base(ds) in produced)
+        ),
+        exit_settings=exit_settings,
         exposed_parameters=exposed,
         fixed_parameters=fixed,
         data_root_required=not request.for_local,
     )
     manifest = compile_manifest(source, kind=request.kind, name=request.name)
+    check_size(manifest, plan, grouping)
     check_manifest(manifest)
-    return Built(manifest=manifest, facts=facts, plan=plan)
+    return Built(
+        manifest=manifest, facts=facts, plan=plan, grouping=grouping, notes=merge_notes(groups)
+    )
+
+
+def choose_grouping(flag: str | None, config: ArgoConfig) -> GroupBy:
+    """``--group-by`` wins over ``grouping:`` in argo.yml."""
+    if flag is None:
+        return config.grouping
+    try:
+        return parse_group_by(flag)
+    except ValueError as exc:
+        raise ConfigError(f"--group-by: {exc}") from None
+
+
+def check_size(manifest: Mapping[str, Any], plan: Plan, grouping: GroupBy) -> None:
+    """Refuse a manifest over Argo's object limit with the figures and the way out."""
+    size = manifest_size(manifest)
+    if size <= argo.MAX_OBJECT_BYTES:
+        return
+    nodes = sum(len(s.nodes) for s in plan.steps)
+    raise CompileError(
+        f"The workflow would be {size / 1024:.0f} KiB ({len(plan.steps)} steps for {nodes} "
+        f"nodes, {size / len(plan.steps):.0f} B per step, grouping: {grouping}) but Argo "
+        f"accepts at most {argo.MAX_OBJECT_BYTES // 1024} KiB: group nodes into fewer pods "
+        "(--group-by memory|namespace|tag[:PREFIX]), or expose fewer parameters."
+    )
+
+
+def merge_notes(groups: tuple[Group, ...]) -> tuple[str, ...]:
+    return tuple(
+        f"grouping: {', '.join(repr(label) for label in g.joined)} joined step '{g.label}' "
+        "(they lie between its nodes; separate pods would wait for each other in a circle)"
+        for g in groups
+        if g.joined
+    )
 
 
 def with_schedule(config: ArgoConfig, *, cron: str | None, timezone: str | None) -> ArgoConfig:

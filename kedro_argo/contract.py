@@ -1,0 +1,223 @@
+"""The pod contract: the command line and environment the compiler writes into every step
+template, and that the in-pod entrypoint reads back. One module, so the two cannot drift.
+
+A step pod runs::
+
+    python -m kedro_argo step --pipeline=<host> --nodes=<a,b,c> [--env=<env>]
+        [--param=<key>=<value>]... [--export=<JSON list>]
+
+Every option is written as one ``--flag=value`` item, so no value (a node name, a parameter
+text) can ever be read as an option of its own, whatever it starts with. The exit handler runs
+the same command without ``--nodes`` (all nodes of its pipeline).
+
+The environment (``spec.templateDefaults.container.env``, so written once per workflow) says
+which run this is; see :class:`PodEnvironment`. Light on imports: it is on the pod's start path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "COMMIT_ID_ENV",
+    "COMPRESSION_ENV",
+    "DATA_ROOT_ENV",
+    "EXPORTS_PARAMETER",
+    "NODES_PARAMETER",
+    "PIN_VERSIONS_ENV",
+    "PIPELINE_ENV",
+    "POD_COMMAND",
+    "RUN_ID_ENV",
+    "STEP_COMMAND",
+    "TELEMETRY_ENV",
+    "WORKFLOW_CREATED_ENV",
+    "WORKFLOW_NAME_ENV",
+    "WORKFLOW_STATUS_ENV",
+    "ContractError",
+    "PodEnvironment",
+    "StepCall",
+    "format_nodes",
+    "parse_step_arguments",
+    "pod_environment_entries",
+    "read_pod_environment",
+    "step_arguments",
+]
+
+POD_COMMAND = ("python", "-m", "kedro_argo")
+STEP_COMMAND = "step"
+
+#: Input parameters of a shared step template: the step's Kedro nodes, and (only where some
+#: step needs it) the datasets it saves for other steps although its own nodes use them too.
+NODES_PARAMETER = "nodes"
+EXPORTS_PARAMETER = "exports"
+
+TELEMETRY_ENV = "KEDRO_DISABLE_TELEMETRY"
+#: Set in every pod of a run: its presence is what tells the runtime it runs in a workflow.
+RUN_ID_ENV = "KEDRO_ARGO_RUN_ID"
+WORKFLOW_NAME_ENV = "KEDRO_ARGO_WORKFLOW_NAME"
+WORKFLOW_CREATED_ENV = "KEDRO_ARGO_WORKFLOW_CREATED"
+COMMIT_ID_ENV = "KEDRO_ARGO_COMMIT_ID"
+DATA_ROOT_ENV = "KEDRO_ARGO_DATA_ROOT"
+COMPRESSION_ENV = "KEDRO_ARGO_COMPRESSION"
+#: The compiled pipeline (a step's host pipeline may be a smaller one).
+PIPELINE_ENV = "KEDRO_ARGO_PIPELINE"
+#: JSON list: versioned datasets some step of this workflow saves; a step loading one loads
+#: the version saved in this run, never a newer one from another run.
+PIN_VERSIONS_ENV = "KEDRO_ARGO_PIN_VERSIONS"
+#: Exit handler only: ``{{workflow.status}}``.
+WORKFLOW_STATUS_ENV = "KEDRO_ARGO_WORKFLOW_STATUS"
+
+
+class ContractError(ValueError):
+    """An argument list or environment that does not follow the contract."""
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """What one pod runs: nodes of a registered pipeline, with the run's parameters."""
+
+    pipeline: str
+    nodes: tuple[str, ...] = ()  # empty: every node of the pipeline (the exit handler)
+    env: str | None = None  # Kedro configuration environment
+    params: tuple[str, ...] = ()  # ``key=value`` texts, parsed like ``kedro run --params``
+    exports: tuple[str, ...] = ()  # also saved to the store although used inside the step
+
+
+def format_nodes(nodes: Sequence[str]) -> str:
+    """Kedro node names never contain commas (Kedro allows ``[\\w.-]`` only)."""
+    return ",".join(nodes)
+
+
+def format_exports(datasets: Sequence[str]) -> str:
+    """Dataset names may hold any character: a JSON list keeps them apart."""
+    return json.dumps(list(datasets), ensure_ascii=False, separators=(",", ":"))
+
+
+def step_arguments(
+    call: StepCall, *, nodes_text: str | None = None, exports_text: str | None = None
+) -> list[str]:
+    """The container ``args`` for ``call`` (``command`` is :data:`POD_COMMAND`).
+
+    ``nodes_text`` / ``exports_text`` replace the encoded values, e.g. by a template's
+    ``{{inputs.parameters.nodes}}`` when the values arrive as task arguments.
+    """
+    args = [STEP_COMMAND, f"--pipeline={call.pipeline}"]
+    if nodes_text is not None or call.nodes:
+        args.append(f"--nodes={format_nodes(call.nodes) if nodes_text is None else nodes_text}")
+    if call.env:
+        args.append(f"--env={call.env}")
+    args += [f"--param={pair}" for pair in call.params]
+    if exports_text is not None or call.exports:
+        text = format_exports(call.exports) if exports_text is None else exports_text
+        args.append(f"--export={text}")
+    return args
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ContractError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m kedro_argo", add_help=False)
+    sub = parser.add_subparsers(dest="command", required=True)
+    step = sub.add_parser(STEP_COMMAND, add_help=False)
+    step.add_argument("--pipeline", required=True)
+    step.add_argument("--nodes", default="")
+    step.add_argument("--env", default=None)
+    step.add_argument("--param", action="append", default=[])
+    step.add_argument("--export", default="")
+    # argparse reports a subparser's errors through the subparser's own class
+    step.error = parser.error  # type: ignore[method-assign]
+    return parser
+
+
+def parse_step_arguments(argv: Sequence[str]) -> StepCall:
+    """The inverse of :func:`step_arguments`; :class:`ContractError` on anything else."""
+    ns = _parser().parse_args(list(argv))
+    exports: tuple[str, ...] = ()
+    if ns.export:
+        try:
+            loaded = json.loads(ns.export)
+        except ValueError:
+            loaded = None
+        if not isinstance(loaded, list) or not all(isinstance(d, str) for d in loaded):
+            raise ContractError(f"--export must be a JSON list of dataset names, not {ns.export!r}")
+        exports = tuple(loaded)
+    for pair in ns.param:
+        if "=" not in pair or not pair.partition("=")[0].strip():
+            raise ContractError(f"--param {pair!r} must look like key=value")
+    return StepCall(
+        pipeline=ns.pipeline,
+        nodes=tuple(n for n in ns.nodes.split(",") if n),
+        env=ns.env,
+        params=tuple(ns.param),
+        exports=exports,
+    )
+
+
+@dataclass(frozen=True)
+class PodEnvironment:
+    """The run a pod belongs to. In a manifest the values are Argo variables
+    (``{{workflow.uid}}``...); in a pod or local mode they are resolved."""
+
+    run_id: str
+    workflow_name: str
+    created: str  # RFC 3339: the workflow's creation time
+    commit_id: str
+    pipeline: str
+    data_root: str | None = None
+    compression: str = "none"
+    pin_versions: tuple[str, ...] = ()
+
+
+def pod_environment_entries(values: PodEnvironment) -> list[dict[str, str]]:
+    """Container ``env`` entries, in a fixed order (the manifest must be reproducible)."""
+    entries = [
+        (TELEMETRY_ENV, "true"),
+        (RUN_ID_ENV, values.run_id),
+        (WORKFLOW_NAME_ENV, values.workflow_name),
+        (WORKFLOW_CREATED_ENV, values.created),
+        (COMMIT_ID_ENV, values.commit_id),
+        (PIPELINE_ENV, values.pipeline),
+    ]
+    if values.data_root:
+        entries.append((DATA_ROOT_ENV, values.data_root))
+    entries.append((COMPRESSION_ENV, values.compression))
+    if values.pin_versions:
+        entries.append((PIN_VERSIONS_ENV, format_exports(values.pin_versions)))
+    return [{"name": name, "value": value} for name, value in entries]
+
+
+def read_pod_environment(environ: Mapping[str, str]) -> PodEnvironment:
+    """What :func:`pod_environment_entries` wrote, read back; :class:`ContractError` when the
+    process is not a step of a workflow run."""
+    run_id = environ.get(RUN_ID_ENV)
+    if not run_id:
+        raise ContractError(
+            f"{RUN_ID_ENV} is not set: this command runs inside an Argo workflow "
+            "(or `kedro argo run-local`); use `kedro run` otherwise."
+        )
+    pins: tuple[str, ...] = ()
+    raw = environ.get(PIN_VERSIONS_ENV)
+    if raw:
+        try:
+            loaded = json.loads(raw)
+        except ValueError:
+            loaded = None
+        if not isinstance(loaded, list) or not all(isinstance(d, str) for d in loaded):
+            raise ContractError(f"{PIN_VERSIONS_ENV} must be a JSON list, not {raw!r}")
+        pins = tuple(loaded)
+    return PodEnvironment(
+        run_id=run_id,
+        workflow_name=environ.get(WORKFLOW_NAME_ENV, ""),
+        created=environ.get(WORKFLOW_CREATED_ENV, ""),
+        commit_id=environ.get(COMMIT_ID_ENV, ""),
+        pipeline=environ.get(PIPELINE_ENV, ""),
+        data_root=environ.get(DATA_ROOT_ENV) or None,
+        compression=(environ.get(COMPRESSION_ENV) or "none").strip().lower(),
+        pin_versions=pins,
+    )

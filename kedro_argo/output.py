@@ -1,0 +1,70 @@
+"""Manifests as text: stable YAML, and files written atomically (a failed command never
+leaves a half-written file behind)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["to_yaml", "write_text"]
+
+
+def _file_mode(target: Path) -> int:
+    """Keep an existing file's mode; new files get the usual 0666 minus the umask."""
+    if target.exists():
+        return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style YAML; multi-line strings as literal blocks; never aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def to_yaml(*manifests: Mapping[str, Any]) -> str:
+    """Stable YAML text: key order as built, one document per manifest."""
+    return yaml.dump_all(
+        [dict(m) for m in manifests],
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1_000_000,
+    )
+
+
+def write_text(text: str, path: str | Path) -> None:
+    """Write ``text`` to ``path`` atomically (``-`` means stdout)."""
+    if str(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(tmp).chmod(_file_mode(target))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
