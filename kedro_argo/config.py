@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
     Tag,
     ValidationError,
     field_validator,
@@ -338,7 +339,7 @@ def parse_group_by(text: Any) -> GroupBy:
     return GroupBy(kind)  # type: ignore[arg-type]
 
 
-GroupBySetting = Annotated[GroupBy, BeforeValidator(parse_group_by)]
+GroupBySetting = Annotated[GroupBy, BeforeValidator(parse_group_by), PlainSerializer(str)]
 
 
 class ArgoConfig(_Model):

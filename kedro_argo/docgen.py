@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kedro_argo.config import ArgoConfig
+from kedro_argo.config import ArgoConfig, GroupBy
 from kedro_argo.scaffold import CONFIG_TEMPLATE, render
 
 HEADER = """# argo.yml reference
@@ -24,7 +24,9 @@ Unknown keys are errors. Quantities accept numbers or strings and are emitted as
 durations accept seconds or Go durations (`90s`, `1h30m`).
 Per-node settings (`nodes.defaults`, `nodes.tags.<tag>`, `nodes.names.<node>`) merge as
 defaults < tags (in file order) < node name: `resources`, `retry` and `pod_spec_patch` merge
-recursively, `env` and `node_selector` key by key, everything else is replaced.
+recursively, `env` and `node_selector` key by key, everything else is replaced. Nodes that
+share a pod (`grouping`) combine their settings by the rule in
+[the grouping how-to](grouping.md#pod-settings-of-a-group).
 
 | key | type | default |
 |---|---|---|
@@ -44,6 +46,8 @@ def _type_name(annotation: Any) -> str:
         return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
     if annotation is type(None):
         return "null"
+    if annotation is GroupBy:
+        return "`none` \\| `memory` \\| `namespace[:DEPTH]` \\| `tag[:PREFIX]`"
     return getattr(annotation, "__name__", str(annotation))
 
 
@@ -59,8 +63,12 @@ def _rows(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
         if typing.get_origin(annotation) is dict and nested is not None:
             yield f"| `{path}.<key>` | {nested.__name__} (as `nodes.defaults`) | `{{}}` |"
             continue
-        default = "required" if field.is_required() else f"`{field.default!r}`"
+        default = "required" if field.is_required() else f"`{_default_text(field.default)}`"
         yield f"| `{path}` | {_type_name(annotation)} | {default} |"
+
+
+def _default_text(value: Any) -> str:
+    return str(value) if isinstance(value, GroupBy) else repr(value)
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:

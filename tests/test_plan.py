@@ -1,4 +1,5 @@
-"""Tests for kedro_argo.compiler.plan: data dependencies, order, names, pipeline choice."""
+"""Tests for kedro_argo.compiler.plan: data dependencies, order, names, pipeline choice,
+shared step templates."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kedro_argo.errors import CompileError
 from kedro_argo.argo import ARGO_NAME_RE
-from kedro_argo.compiler.plan import NodeSpec, Plan, Step, build_plan
+from kedro_argo.compiler.facts import NodeSpec
+from kedro_argo.compiler.grouping import Group
+from kedro_argo.compiler.plan import Plan, Step, StepTemplate, build_plan
+from kedro_argo.config import NodeSettings
+from kedro_argo.errors import CompileError
 
 FAST = settings(max_examples=200, deadline=None)
 
@@ -97,25 +101,23 @@ def reachable(deps: list[set[int]], start: int, goal: int) -> bool:
 # ---------------------------------------------------------------- dependencies and order
 
 
+def host(plan: Plan, step: Step) -> str:
+    return plan.template(step.template).pipeline
+
+
 @FAST
-@given(dag=dags(), reserved=st.lists(hostile_text, max_size=3), max_len=st.integers(10, 128))
-def test_dependencies_are_exactly_the_data_edges(
-    dag: Dag, reserved: list[str], max_len: int
-) -> None:
+@given(dag=dags())
+def test_dependencies_are_exactly_the_data_edges(dag: Dag) -> None:
     nodes = dag.nodes
-    reserved_names = {"main", "kedro-node", *reserved}
-    plan = build_plan(
-        nodes, registered=everything(nodes), reserved_names=reserved_names, max_name_length=max_len
-    )
+    plan = build_plan(nodes, hosts=everything(nodes))
 
     assert [s.nodes for s in plan.steps] == [(n.name,) for n in nodes]
     names = [s.name for s in plan.steps]
     assert len(set(names)) == len(names)
     for name in names:
         assert ARGO_NAME_RE.fullmatch(name)
-        assert len(name) <= max_len
+        assert len(name) <= 63
         assert not name[0].isdigit()
-        assert name not in reserved_names
 
     expected = data_deps(nodes)
     for i, step in enumerate(plan.steps):
@@ -125,8 +127,10 @@ def test_dependencies_are_exactly_the_data_edges(
         assert all(names.index(dep) < i for dep in step.depends), "not topological"
         assert step.inputs == frozenset(nodes[i].inputs)
         assert step.outputs == frozenset(nodes[i].outputs)
-        assert step.pipeline == "__default__"
+        assert host(plan, step) == "__default__"
         assert plan.step(step.name) is step
+    # one pod profile (same pipeline, no settings): one shared template
+    assert len(plan.templates) == 1
 
     producer = {ds: names[i] for i, n in enumerate(nodes) for ds in n.outputs}
     consumed = {ds for n in nodes for ds in n.inputs}
@@ -136,10 +140,7 @@ def test_dependencies_are_exactly_the_data_edges(
     assert plan.external_inputs() == frozenset(consumed - set(producer))
     assert plan.external_inputs() <= set(dag.external)
 
-    again = build_plan(
-        nodes, registered=everything(nodes), reserved_names=reserved_names, max_name_length=max_len
-    )
-    assert again == plan
+    assert build_plan(nodes, hosts=everything(nodes)) == plan  # deterministic
 
 
 def test_small_pipeline_example() -> None:
@@ -159,7 +160,7 @@ def test_small_pipeline_example() -> None:
         node("train_model_node", ["X_train", "y_train"], ["regressor"]),
         node("evaluate_model_node", ["regressor", "X_test", "y_test"], []),
     ]
-    plan = build_plan(nodes, registered=everything(nodes))
+    plan = build_plan(nodes, hosts=everything(nodes))
     assert [(s.name, s.depends) for s in plan.steps] == [
         ("preprocess-companies-node", ()),
         ("preprocess-shuttles-node", ()),
@@ -177,18 +178,19 @@ def test_small_pipeline_example() -> None:
     assert plan.produced_by("companies") is None
 
 
-def test_reserved_names_and_colliding_node_names() -> None:
-    nodes = [node("main", [], ["a"]), node("a_b", ["a"], ["b"]), node("a.b", ["b"], [])]
-    plan = build_plan(nodes, registered=everything(nodes), reserved_names={"main"})
+def test_colliding_node_names() -> None:
+    nodes = [node("kedro-pipeline", [], ["a"]), node("a_b", ["a"], ["b"]), node("a.b", ["b"], [])]
+    plan = build_plan(nodes, hosts=everything(nodes))
     names = [s.name for s in plan.steps]
-    assert names[0].startswith("main-") and names[0] != "main"
+    assert names[0] == "kedro-pipeline"  # task names live apart from template names
     assert names[1].startswith("a-b-") and names[2].startswith("a-b-")
     assert plan.steps[2].depends == (names[1],)
+    assert all(t.name not in {"kedro-pipeline", "exit-handler"} for t in plan.templates)
 
 
 def test_large_chain_is_fast_enough() -> None:
     nodes = [node(f"n{i}", [f"d{i - 1}"] if i else [], [f"d{i}"]) for i in range(3000)]
-    plan = build_plan(nodes, registered=everything(nodes))
+    plan = build_plan(nodes, hosts=everything(nodes))
     assert plan.steps[-1].depends == ("n2998",)
     assert plan.external_inputs() == frozenset()
 
@@ -199,7 +201,7 @@ def test_large_chain_is_fast_enough() -> None:
 def test_cycle_is_reported_in_data_flow_order() -> None:
     nodes = [node("a", ["z"], ["x"]), node("b", ["x"], ["y"]), node("c", ["y"], ["z"])]
     with pytest.raises(CompileError, match=r"cycle: 'a' -> 'b' -> 'c' -> 'a'"):
-        build_plan(nodes, registered=everything(nodes))
+        build_plan(nodes, hosts=everything(nodes))
 
 
 def test_cycle_after_acyclic_prefix() -> None:
@@ -209,19 +211,19 @@ def test_cycle_after_acyclic_prefix() -> None:
         node("q", ["q"], ["r"]),  # consumes its input's producer output: p <-> q
     ]
     with pytest.raises(CompileError, match=r"cycle: 'p' -> 'q' -> 'p'"):
-        build_plan(nodes, registered=everything(nodes))
+        build_plan(nodes, hosts=everything(nodes))
 
 
 def test_self_loop_is_a_cycle() -> None:
     nodes = [node("a", ["x"], ["x"])]
     with pytest.raises(CompileError, match=r"cycle: 'a' -> 'a'"):
-        build_plan(nodes, registered=everything(nodes))
+        build_plan(nodes, hosts=everything(nodes))
 
 
 def test_non_topological_order_is_rejected() -> None:
     nodes = [node("consumer", ["x"], []), node("producer", [], ["x"])]
     with pytest.raises(CompileError, match=r"not in topological order.*'consumer'.*'producer'"):
-        build_plan(nodes, registered=everything(nodes))
+        build_plan(nodes, hosts=everything(nodes))
 
 
 @FAST
@@ -243,7 +245,7 @@ def test_back_edges_are_rejected(dag: Dag, data: st.DataObject) -> None:
         nodes[i].name, (*nodes[i].inputs, loop), nodes[i].outputs, frozenset(), None
     )
     with pytest.raises(CompileError) as info:
-        build_plan(nodes, registered=everything(nodes))
+        build_plan(nodes, hosts=everything(nodes))
     message = str(info.value)
     assert ("cycle" in message) == is_cycle, message
     assert ("not in topological order" in message) == (not is_cycle), message
@@ -254,40 +256,46 @@ def test_back_edges_are_rejected(dag: Dag, data: st.DataObject) -> None:
 
 def test_empty_pipeline_is_rejected() -> None:
     with pytest.raises(CompileError, match="no nodes"):
-        build_plan([], registered={"__default__": frozenset()})
+        build_plan([], hosts={"__default__": frozenset()})
 
 
 def test_duplicate_node_names_are_rejected() -> None:
     nodes = [node("a", [], ["x"]), node("a", [], ["y"])]
     with pytest.raises(CompileError, match="Two nodes are named 'a'"):
-        build_plan(nodes, registered=everything(nodes))
+        build_plan(nodes, hosts=everything(nodes))
 
 
 def test_dataset_saved_twice_is_rejected() -> None:
     nodes = [node("a", [], ["x"]), node("b", [], ["x"])]
     with pytest.raises(CompileError, match="'x' is saved by both node 'a' and node 'b'"):
-        build_plan(nodes, registered=everything(nodes))
+        build_plan(nodes, hosts=everything(nodes))
 
 
 def test_plan_invariants_are_checked() -> None:
-    a = Step("a", ("a",), "p", (), frozenset(), frozenset({"x"}))
-    b = Step("b", ("b",), "p", ("a",), frozenset({"x"}), frozenset())
-    assert Plan((a, b)).produced_by("x") == "a"
+    t = (StepTemplate("step-p", "p"),)
+    a = Step("a", "a", ("a",), "step-p", (), frozenset(), frozenset({"x"}))
+    b = Step("b", "b", ("b",), "step-p", ("a",), frozenset({"x"}), frozenset())
+    assert Plan((a, b), t, ()).produced_by("x") == "a"
     with pytest.raises(ValueError, match="do not precede"):
-        Plan((b, a))
+        Plan((b, a), t, ())
     with pytest.raises(ValueError, match="Duplicate step name"):
-        Plan((a, a))
+        Plan((a, a), t, ())
     with pytest.raises(ValueError, match="produced by both"):
-        Plan((a, Step("c", ("c",), "p", (), frozenset(), frozenset({"x"}))))
+        Plan((a, Step("c", "c", ("c",), "step-p", (), frozenset(), frozenset({"x"}))), t, ())
+    with pytest.raises(ValueError, match="unknown template"):
+        Plan((a,), (StepTemplate("other", "p"),), ())
 
 
 # ---------------------------------------------------------------- pipeline choice
 
 
-def choose(registered: dict[str, set[str]], node_name: str = "n") -> str:
+def choose(
+    registered: dict[str, set[str]], node_name: str = "n", compiled: str = "__default__"
+) -> str:
     nodes = [node(node_name)]
     reg = {k: frozenset(v) for k, v in registered.items()}
-    return build_plan(nodes, registered=reg).steps[0].pipeline
+    plan = build_plan(nodes, hosts=reg, compiled_pipeline=compiled)
+    return host(plan, plan.steps[0])
 
 
 def test_smallest_containing_pipeline_wins() -> None:
@@ -303,11 +311,11 @@ def test_ties_go_alphabetically_and_never_to_default() -> None:
     assert choose({"__default__": {"n"}, "smaller_but_missing": set()}) == "__default__"
 
 
-def test_node_in_no_pipeline_is_rejected() -> None:
-    with pytest.raises(CompileError, match="'n' is in no registered pipeline"):
-        choose({"__default__": {"m"}})
-    with pytest.raises(CompileError, match="in no registered pipeline"):
-        choose({})
+def test_node_no_pipeline_hosts_runs_from_the_compiled_pipeline() -> None:
+    """A registered pipeline that remaps a node's datasets does not host it (the facts leave
+    the node out of that pipeline's hosts); the compiled pipeline always runs its own nodes."""
+    assert choose({"__default__": {"m"}}, compiled="training") == "training"
+    assert choose({}, compiled="training") == "training"
 
 
 @FAST
@@ -321,14 +329,16 @@ def test_pipeline_choice_property(dag: Dag, data: st.DataObject) -> None:
     registered = {"__default__": frozenset(all_names)}
     for p in pipe_names:
         registered[p] = frozenset(data.draw(st.lists(st.sampled_from(all_names), unique=True)))
-    plan = build_plan(nodes, registered=registered)
+    plan = build_plan(nodes, hosts=registered)
     for step in plan.steps:
         (name,) = step.nodes
         containing = [p for p, members in registered.items() if name in members]
         smallest = min(len(registered[p]) for p in containing)
         tied = sorted(p for p in containing if len(registered[p]) == smallest)
         named = [p for p in tied if p != "__default__"]
-        assert step.pipeline == (named[0] if named else "__default__")
+        assert host(plan, step) == (named[0] if named else "__default__")
+    # one shared template per host pipeline in use
+    assert sorted(t.pipeline for t in plan.templates) == sorted({host(plan, s) for s in plan.steps})
 
 
 def test_transcoded_datasets_are_one_dataset_for_dependencies() -> None:
@@ -338,7 +348,74 @@ def test_transcoded_datasets_are_one_dataset_for_dependencies() -> None:
         NodeSpec("load", ("raw",), ("df@pandas",)),
         NodeSpec("use", ("df@spark",), ("out",)),
     ]
-    plan = build_plan(nodes, registered={"__default__": frozenset({"load", "use"})})
+    plan = build_plan(nodes, hosts={"__default__": frozenset({"load", "use"})})
     assert {s.name: s.depends for s in plan.steps} == {"load": (), "use": ("load",)}
     with pytest.raises(CompileError, match="not in topological order"):
-        build_plan(nodes[::-1], registered={"__default__": frozenset({"load", "use"})})
+        build_plan(nodes[::-1], hosts={"__default__": frozenset({"load", "use"})})
+
+
+# ---------------------------------------------------------------- groups, profiles, exports
+
+
+def group(label: str, *names: str) -> Group:
+    return Group(label, names)
+
+
+def test_steps_of_one_profile_share_one_template() -> None:
+    nodes = [node("a", [], ["x"]), node("b", ["x"], ["y"]), node("c", ["y"], []), node("d")]
+    big = NodeSettings.model_validate({"resources": {"cpu": 4}})
+    plan = build_plan(
+        nodes,
+        hosts={"__default__": frozenset("abcd"), "small": frozenset("ab")},
+        node_settings={"c": big},
+    )
+    by_step = {s.nodes[0]: plan.template(s.template) for s in plan.steps}
+    assert by_step["a"] is by_step["b"] and by_step["a"].pipeline == "small"
+    assert by_step["c"].pipeline == "__default__" and by_step["c"].settings == big
+    assert by_step["d"].pipeline == "__default__" and by_step["d"] is not by_step["c"]
+    assert len(plan.templates) == 3
+    assert [t.name for t in plan.templates] == [
+        "step-small",
+        "step-default-4a2c30b9",
+        "step-default",
+    ]
+
+
+def test_exports_are_internal_outputs_also_wanted_elsewhere() -> None:
+    nodes = [
+        node("a", ["raw"], ["x", "kept"]),
+        node("b", ["x", "kept"], ["y"]),
+        node("c", ["x"], ["z"]),  # another pod loads x
+    ]
+    plan = build_plan(
+        nodes,
+        hosts=everything(nodes),
+        groups=[group("ab", "a", "b"), group("c", "c")],
+        exchanged={"x", "kept", "y", "z"},
+    )
+    ab, c = plan.steps
+    assert ab.nodes == ("a", "b") and ab.exports == ("x",)
+    assert ab.inputs == {"raw"} and c.inputs == {"x"} and c.depends == ("ab",)
+    assert plan.template(ab.template).takes_exports
+
+
+def test_memory_only_dataset_crossing_pods_is_refused() -> None:
+    nodes = [node("make", [], ["conn"]), node("use", ["conn"], [])]
+    with pytest.raises(CompileError) as info:
+        build_plan(nodes, hosts=everything(nodes), memory_only={"conn"})
+    message = str(info.value)
+    for fragment in ("'conn'", "'make'", "'use'", "--group-by memory"):
+        assert fragment in message
+    plan = build_plan(
+        nodes, hosts=everything(nodes), memory_only={"conn"}, groups=[group("g", "make", "use")]
+    )
+    assert [s.nodes for s in plan.steps] == [("make", "use")]
+
+
+def test_a_group_is_hosted_where_all_its_nodes_run_as_compiled() -> None:
+    nodes = [node("a", [], ["x"]), node("b", ["x"], [])]
+    hosts = {"__default__": frozenset("ab"), "pa": frozenset("a"), "pb": frozenset("b")}
+    plan = build_plan(nodes, hosts=hosts, groups=[group("ab", "a", "b")])
+    assert host(plan, plan.steps[0]) == "__default__"
+    plan = build_plan(nodes, hosts=hosts)
+    assert [host(plan, s) for s in plan.steps] == ["pa", "pb"]

@@ -375,12 +375,12 @@ def _settings_key(settings: NodeSettings) -> str:
 def _template_names(
     profiles: list[tuple[str, str]], uses: Mapping[tuple[str, str], int]
 ) -> dict[tuple[str, str], str]:
-    """``step-<pipeline>`` for each pipeline's most used profile; its other profiles get a
-    short hash of their settings, so names stay put when unrelated steps change."""
+    """``step-<pipeline>`` for each pipeline's main profile; its other profiles get a short
+    hash of their settings, so names stay put when unrelated steps change."""
     main: dict[str, tuple[str, str]] = {}
-    for key in profiles:
+    for key in profiles:  # most used; on a tie the plainest (fewest settings), then the first
         best = main.get(key[0])
-        if best is None or uses[key] > uses[best]:
+        if best is None or (uses[key], -len(key[1])) > (uses[best], -len(best[1])):
             main[key[0]] = key
     sources = {}
     for key in profiles:

@@ -16,10 +16,9 @@ import yaml
 from click.testing import CliRunner, Result
 from pydantic import BaseModel
 
-from kedro_argo.config import ArgoConfig, parse_config
-from kedro_argo.compiler.plan import NodeSpec
-from kedro_argo.compiler.project import ProjectFacts
 from kedro_argo.compiler.build import BuildRequest, Built, build_from_facts, build_manifest
+from kedro_argo.compiler.facts import NodeSpec, ProjectFacts
+from kedro_argo.config import ArgoConfig, parse_config
 
 from ..sample_project import base_env
 from ..sample_project import update_config as update_config  # re-exported for the tests
@@ -133,13 +132,32 @@ def templates(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["name"]: t for t in wf_spec(manifest)["templates"]}
 
 
+def all_tasks(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every DAG task of every DAG level."""
+    return [
+        task for t in wf_spec(manifest)["templates"] if "dag" in t for task in t["dag"]["tasks"]
+    ]
+
+
+def task_nodes(task: Mapping[str, Any]) -> list[str]:
+    """The Kedro nodes a DAG task passes its step template (none for a nested DAG)."""
+    for parameter in (task.get("arguments") or {}).get("parameters") or []:
+        if parameter["name"] == "nodes":
+            return parameter["value"].split(",")
+    return []
+
+
 def step_templates(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Kedro node name → its step template."""
+    """Kedro node name → the (shared) step template its task uses."""
+    by_name = templates(manifest)
     return {
-        t["metadata"]["annotations"]["kedro.org/node"]: t
-        for t in wf_spec(manifest)["templates"]
-        if "kedro.org/node" in (t.get("metadata") or {}).get("annotations", {})
+        node: by_name[task["template"]] for task in all_tasks(manifest) for node in task_nodes(task)
     }
+
+
+def step_tasks(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Kedro node name → the DAG task that runs it."""
+    return {node: task for task in all_tasks(manifest) for node in task_nodes(task)}
 
 
 def default_env(manifest: Mapping[str, Any]) -> dict[str, str]:
@@ -154,7 +172,9 @@ def dag_tasks(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def arg_values(args: Sequence[str], flag: str) -> list[str]:
-    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == flag]
+    """Values of ``--flag=value`` items (the pod contract's form)."""
+    prefix = f"{flag}="
+    return [a[len(prefix) :] for a in args if a.startswith(prefix)]
 
 
 # --------------------------------------------------------------------------- the config model

@@ -8,22 +8,15 @@ from typing import Any
 
 import pytest
 
+from kedro_argo import argo
 from kedro_argo.compiler import build as workflow
-from kedro_argo.errors import ManifestError
-from kedro_argo.compiler.checks import MAX_SIZE_BYTES, check_manifest
+from kedro_argo.compiler.checks import check_manifest, manifest_size
+from kedro_argo.errors import CompileError, ManifestError
 
 from ..validator import ALL_LAYERS, assert_valid, problems
-from .support import build_facts, chain, facts, node
+from .support import all_tasks, build_facts, chain, facts, node, task_nodes, templates
 
 NO_CEL = ALL_LAYERS - {"cel"}  # the caps are schema rules; CEL costs ~3 ms per template
-
-
-def test_201_nodes_are_refused_naming_the_cap() -> None:
-    with pytest.raises(ManifestError) as info:
-        build_facts(facts(chain(201)))
-    message = str(info.value)
-    assert "at most 200" in message
-    assert "--pipeline" in message
 
 
 def layered(count: int, width: int = 10) -> list[Any]:
@@ -36,61 +29,83 @@ def layered(count: int, width: int = 10) -> list[Any]:
 def test_150_nodes_compile_and_validate() -> None:
     built = build_facts(facts(layered(150)))
     assert len(built.plan.steps) == 150
+    assert len(built.plan.dags) == 1
     assert_valid(built.manifest)
 
 
 def unchecked(project_facts: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The manifest the compiler would emit if the final check were skipped."""
+    """The manifest the compiler would emit if the final checks were skipped."""
     monkeypatch.setattr(workflow, "check_manifest", lambda manifest: None)
+    monkeypatch.setattr(workflow, "check_size", lambda *args: None)
     try:
         return build_facts(project_facts).manifest
     finally:
         monkeypatch.undo()
 
 
-@pytest.mark.parametrize("count", [198, 199, 200])
+@pytest.mark.parametrize("count", [199, 200, 201, 450])
 @pytest.mark.parametrize("exit_handler", [False, True])
-def test_cap_agrees_with_argo_at_the_boundary(
+def test_any_count_fits_the_caps_and_argo_agrees(
     count: int, exit_handler: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Up to 200 steps the root DAG holds them all; beyond, steps nest in DAG templates of
+    their own, and Argo accepts the manifest either way."""
     nodes = layered(count, width=50)
     config: dict[str, Any] = {"image": "i:1", "data": {"root": "/d"}}
     registered = {"__default__": frozenset(n.name for n in nodes)}
     if exit_handler:
         config["workflow"] = {"on_exit_pipeline": "alerts"}
         registered["alerts"] = frozenset({"alert"})
-    project_facts = facts(nodes, config, registered=registered)
-    manifest = unchecked(project_facts, monkeypatch)
-    argo_accepts = not problems(manifest, layers=NO_CEL)
-    try:
-        check_manifest(manifest)
-        we_accept = True
-    except ManifestError:
-        we_accept = False
-    assert we_accept == argo_accepts
-    assert we_accept == (count + 1 + exit_handler <= 200)
+    manifest = unchecked(facts(nodes, config, registered=registered), monkeypatch)
+    assert not problems(manifest, layers=NO_CEL)
+    check_manifest(manifest)
+    dags = [t for t in templates(manifest).values() if "dag" in t]
+    assert all(len(t["dag"]["tasks"]) <= argo.MAX_DAG_TASKS for t in dags)
+    assert (len(dags) == 1) == (count <= argo.MAX_DAG_TASKS)
+    assert sorted(n for task in all_tasks(manifest) for n in task_nodes(task)) == sorted(
+        n.name for n in nodes
+    )
 
 
-def test_manifest_over_1_mib_is_refused() -> None:
+def test_thousands_of_pod_profiles_are_refused_with_the_figures_and_the_way_out() -> None:
+    nodes = layered(300)
+    config = {
+        "image": "i:1",
+        "data": {"root": "/d"},
+        "nodes": {
+            "names": {n.name: {"resources": {"cpu": f"{i + 1}m"}} for i, n in enumerate(nodes)}
+        },
+    }
+    with pytest.raises(CompileError) as info:
+        build_facts(facts(nodes, config))
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in ("200-template limit", "300 steps", "300 distinct pod profiles", "--group-by"):
+        assert fragment in message, message
+
+
+def test_manifest_over_1_mib_is_refused_with_the_figures() -> None:
     config = {"image": "i:1", "data": {"root": "/d"}, "parameters": ["blob"]}
-    project_facts = facts(chain(3), config, parameters={"blob": "x" * MAX_SIZE_BYTES})
-    with pytest.raises(ManifestError) as info:
+    project_facts = facts(chain(3), config, parameters={"blob": "x" * argo.MAX_OBJECT_BYTES})
+    with pytest.raises(CompileError) as info:
         build_facts(project_facts)
-    assert "1024 KiB" in str(info.value)
+    message = str(info.value)
+    assert "1024 KiB" in message and "3 steps" in message and "--group-by" in message
 
 
 def test_manifest_just_under_1_mib_passes() -> None:
     config = {"image": "i:1", "data": {"root": "/d"}, "parameters": ["blob"]}
-    blob = "x" * (MAX_SIZE_BYTES - 20_000)
+    blob = "x" * (argo.MAX_OBJECT_BYTES - 20_000)
     built = build_facts(facts(chain(3), config, parameters={"blob": blob}))
     assert_valid(built.manifest)
 
 
-def test_runtime_params_repeated_per_step_count_towards_the_size() -> None:
-    """A --params value is copied into every step's args: 60 × 20 kB is over the limit."""
-    project_facts = facts(chain(60), runtime_params={"note": "y" * 20_000})
-    with pytest.raises(ManifestError, match="KiB"):
-        build_facts(project_facts)
+def test_runtime_params_are_written_once_per_step_template_not_per_step() -> None:
+    """A --params value is in the shared step template's args: 60 steps × 20 kB of params is
+    20 kB once (the peers copy parameters into every step and hit the size limit)."""
+    built = build_facts(facts(chain(60), runtime_params={"note": "y" * 20_000}))
+    assert len(built.plan.templates) == 1
+    assert 20_000 < manifest_size(built.manifest) < 40_000
 
 
 # --------------------------------------------------------------------------- hand-made dicts

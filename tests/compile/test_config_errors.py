@@ -24,6 +24,7 @@ from kedro_argo.config import (
 from kedro_argo.errors import ConfigError
 
 from .support import (
+    arg_values,
     build,
     build_facts,
     default_env,
@@ -400,8 +401,7 @@ def test_env_overlay_overrides_base_keys(project: Path, sample_built: dict[str, 
     assert container["image"] == "registry.example.com/other:2"
     assert manifest["metadata"]["annotations"]["kedro.org/env"] == "prod"
     for step in step_templates(manifest).values():
-        args = step["container"]["args"]
-        assert args[args.index("--env") + 1] == "prod"
+        assert arg_values(step["container"]["args"], "--env") == ["prod"]
     # everything not overridden still comes from conf/base
     base = sample_built["workflow"].manifest
     assert default_env(manifest) == default_env(base)
@@ -430,4 +430,4 @@ def test_kedro_env_variable_is_compiled_into_the_manifest(
     manifest = build(project).manifest
     assert manifest["spec"]["templateDefaults"]["container"]["image"].endswith("other:2")
     for step in step_templates(manifest).values():
-        assert "--env" in step["container"]["args"]
+        assert arg_values(step["container"]["args"], "--env") == ["prod"]

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
-from kedro_argo.errors import KedroArgoError
 from kedro_argo.compiler.build import Built
+from kedro_argo.config import parse_group_by
+from kedro_argo.errors import KedroArgoError
 
 from ..sample_project import copy_project
 from ..validator import assert_valid
 from .support import (
+    all_tasks,
     arg_values,
     build,
     build_facts,
@@ -27,6 +29,7 @@ from .support import (
     node,
     set_compile_env,
     step_templates,
+    task_nodes,
     templates,
     update_config,
     wf_spec,
@@ -444,6 +447,23 @@ def _schedule(c: Compiled) -> None:
     assert spec["successfulJobsHistoryLimit"] == 5
     assert spec["failedJobsHistoryLimit"] == 2
     assert spec["workflowSpec"] == c.spec
+
+
+@check("ArgoConfig.grouping")
+def _grouping(c: Compiled) -> None:
+    """``grouping:`` in argo.yml groups nodes (the flag, when given, wins: test_grouping)."""
+    config = c.built.facts.config.model_copy(update={"grouping": parse_group_by("memory")})
+    built = build_facts(dataclasses.replace(c.built.facts, config=config))
+    assert str(built.grouping) == "memory"
+    assert len(built.plan.steps) < len(c.built.plan.steps)
+    (task,) = [t for t in all_tasks(built.manifest) if PLAIN_NODE in task_nodes(t)]
+    assert task_nodes(task) == [
+        "preprocess_companies_node",
+        "preprocess_shuttles_node",
+        "create_model_input_table_node",
+    ]
+    # a pod running three nodes may take the sum of their timeouts (90 s each by default)
+    assert templates(built.manifest)[task["template"]]["timeout"] == "270s"
 
 
 def keys_to_check() -> list[str]:

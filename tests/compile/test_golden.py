@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kedro_argo.output import to_yaml
 from kedro_argo.compiler.build import Built
+from kedro_argo.output import to_yaml
 
 from ..validator import assert_valid, run_cli
 from .support import GOLDEN, GOLDEN_CRON, KINDS, build, invoke, kedro_env, run_kedro

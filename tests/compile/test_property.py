@@ -1,8 +1,9 @@
 """Random small DAGs with hostile (but Kedro-legal) names always compile to a manifest that
-Argo accepts, whose DAG edges are exactly the data dependencies."""
+Argo accepts, whose DAG edges are exactly the data dependencies, whatever the grouping."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,11 +12,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kedro_argo.compiler.checks import check_manifest, task_dependencies
+from kedro_argo.compiler.facts import NodeSpec
 from kedro_argo.output import to_yaml
-from kedro_argo.compiler.plan import NodeSpec
 
 from ..validator import assert_valid, validator_module
-from .support import arg_values, build_facts, dag_tasks, facts, step_templates
+from .support import (
+    arg_values,
+    build_facts,
+    dag_tasks,
+    default_env,
+    facts,
+    step_tasks,
+    step_templates,
+    task_nodes,
+    templates,
+)
 
 # Kedro accepts node names and tags matching re.match(r"[\w\.-]+$"), unicode \w included
 # (and, through `$`, one trailing newline).
@@ -139,21 +150,30 @@ def test_random_dag_compiles_to_a_valid_manifest_with_exact_dependencies(case: C
     assert_valid(manifest)
 
     steps = step_templates(manifest)
-    assert set(steps) == {n.name for n in case.nodes}, "one step per node, named by annotation"
-    task_of = {kedro_name: template["name"] for kedro_name, template in steps.items()}
+    assert set(steps) == {n.name for n in case.nodes}, "one step per node, named in its task"
+    task_of = {name: task["name"] for name, task in step_tasks(manifest).items()}
     producer = {ds: n.name for n in case.nodes for ds in n.outputs}
     tasks = dag_tasks(manifest)
     assert set(tasks) == set(task_of.values())
+    pins = json.loads(default_env(manifest).get("KEDRO_ARGO_PIN_VERSIONS", "[]"))
+    assert set(pins) == {ds for ds in case.versioned if ds in producer}
     for n in case.nodes:
         expected = {task_of[producer[ds]] for ds in n.inputs if ds in producer}
         assert set(task_dependencies(tasks[task_of[n.name]])) == expected, n.name
+        assert task_nodes(tasks[task_of[n.name]]) == [n.name]
         args = steps[n.name]["container"]["args"]
-        assert arg_values(args, "--nodes") == [n.name]
+        assert arg_values(args, "--nodes") == ["{{inputs.parameters.nodes}}"]
         (pipeline,) = arg_values(args, "--pipeline")
         assert n.name in case.registered[pipeline]
         smaller = [p for p, members in case.registered.items() if n.name in members]
         assert len(case.registered[pipeline]) == min(len(case.registered[p]) for p in smaller)
-        pinned = {ds for ds in n.inputs if ds in producer and ds in case.versioned}
-        assert set(arg_values(args, "--pin-version")) == pinned
+    # one step template per pod profile: never more templates than steps, never two
+    # templates with the same pipeline and settings
+    profiles = [
+        (t["container"]["args"], t.get("timeout"), json.dumps(t["container"].get("env")))
+        for t in templates(manifest).values()
+        if "container" in t and t["name"] != "exit-handler"
+    ]
+    assert len(profiles) == len({json.dumps(p, default=str) for p in profiles})
 
     assert to_yaml(build_facts(project_facts).manifest) == to_yaml(manifest)
