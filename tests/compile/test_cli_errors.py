@@ -229,6 +229,22 @@ def test_kedro_outside_a_project(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("inside", [True, False], ids=["in-a-project", "outside"])
+def test_kedro_help_lists_argo_once(inside: bool, project: Path, tmp_path: Path) -> None:
+    result = run_kedro(project if inside else tmp_path, "--help")
+    assert result.returncode == 0, result.stderr
+    listed = [line for line in result.stdout.splitlines() if line.split()[:1] == ["argo"]]
+    assert len(listed) == 1, result.stdout
+
+
+def test_kedro_group_by_flag_is_checked(project: Path) -> None:
+    result = run_kedro(project, "argo", "compile", "--group-by", "tag:", "-o", "wf.yaml")
+    assert_clean_error(
+        result.returncode, result.stdout, result.stderr, "--group-by: 'tag:'", "tag prefix"
+    )
+    assert not (project / "wf.yaml").exists()
+
+
 def test_kedro_unknown_pipeline(project: Path) -> None:
     result = run_kedro(project, "argo", "compile", "-p", "nope", "-o", "wf.yaml")
     assert_clean_error(
