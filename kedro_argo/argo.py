@@ -15,6 +15,8 @@ __all__ = [
     "DNS_LABEL_RE",
     "DNS_SUBDOMAIN_RE",
     "GENERATE_NAME_LIMIT",
+    "INT32_MAX",
+    "INT64_MAX",
     "KINDS",
     "LABEL_VALUE_MAX_LENGTH",
     "LABEL_VALUE_RE",
@@ -64,6 +66,9 @@ OBJECT_NAME_LIMITS: Mapping[str, int] = {
 GENERATE_NAME_LIMIT = 58
 LABEL_VALUE_MAX_LENGTH = 63
 PARAMETER_NAME_MAX_LENGTH = 128
+#: Integer fields are Go int32 / int64 in Argo's types: the API server refuses larger values.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 
 # --------------------------------------------------------------------------- name rules
 # Use ``.fullmatch()`` with these: in Python ``$`` also matches before a trailing newline,

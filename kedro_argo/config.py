@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from kedro_argo.argo import DNS_LABEL_RE, DNS_SUBDOMAIN_RE
+from kedro_argo.argo import DNS_LABEL_RE, DNS_SUBDOMAIN_RE, INT32_MAX, INT64_MAX
 from kedro_argo.errors import CompileError, ConfigError
 
 _DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
@@ -67,6 +67,26 @@ Quantity = Annotated[str, BeforeValidator(_quantity)]
 Duration = Annotated[str, BeforeValidator(_duration)]
 
 
+def _integer(value: Any) -> Any:
+    """YAML ``yes``/``true`` is a boolean, not a count of anything."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, not {str(value).lower()}")
+    return value
+
+
+def _bounded(low: int, high: int) -> Any:
+    """An integer bounded like the Go field behind the key (int32 or int64), so a value Argo
+    cannot store is refused here, naming the key, not later by the API server."""
+    return Annotated[int, BeforeValidator(_integer), Field(ge=low, le=high)]
+
+
+Count32 = _bounded(0, INT32_MAX)
+Count64 = _bounded(0, INT64_MAX)
+Positive32 = _bounded(1, INT32_MAX)
+Positive64 = _bounded(1, INT64_MAX)
+Signed64 = _bounded(-INT64_MAX - 1, INT64_MAX)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -78,20 +98,20 @@ class Resources(_Model):
     memory: Quantity | None = None
     cpu_limit: Quantity | None = None
     memory_limit: Quantity | None = None
-    gpu: Annotated[int, Field(ge=0)] | None = None
+    gpu: Count64 | None = None
     gpu_resource: str = "nvidia.com/gpu"
 
 
 class Backoff(_Model):
     duration: Duration | None = None
-    factor: Annotated[int, Field(ge=1)] | None = None
+    factor: Positive32 | None = None
     max_duration: Duration | None = None
 
 
 class Retry(_Model):
     """Argo retries a step with no limit forever: a limit is required wherever retry is set."""
 
-    limit: Annotated[int, Field(ge=0)] | None = None
+    limit: Count32 | None = None
     policy: Literal["Always", "OnFailure", "OnError", "OnTransientError"] | None = None
     backoff: Backoff | None = None
 
@@ -137,7 +157,7 @@ class Toleration(_Model):
     operator: Literal["Exists", "Equal"] | None = None
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-    tolerationSeconds: int | None = None
+    tolerationSeconds: Signed64 | None = None
 
 
 class Volume(_Model):
@@ -217,9 +237,9 @@ class NodesConfig(_Model):
 
 
 class TTLStrategy(_Model):
-    seconds_after_completion: Annotated[int, Field(ge=0)] | None = None
-    seconds_after_success: Annotated[int, Field(ge=0)] | None = None
-    seconds_after_failure: Annotated[int, Field(ge=0)] | None = None
+    seconds_after_completion: Count32 | None = None
+    seconds_after_success: Count32 | None = None
+    seconds_after_failure: Count32 | None = None
 
 
 class PodGC(_Model):
@@ -236,8 +256,8 @@ class WorkflowConfig(_Model):
     annotations: dict[str, str] = {}
     ttl: TTLStrategy | None = None
     pod_gc: PodGC | None = None
-    parallelism: Annotated[int, Field(ge=1)] | None = None
-    active_deadline_seconds: Annotated[int, Field(ge=1)] | None = None
+    parallelism: Positive64 | None = None
+    active_deadline_seconds: Positive64 | None = None
     on_exit_pipeline: str | None = None
 
     @model_validator(mode="after")
@@ -251,10 +271,10 @@ class ScheduleConfig(_Model):
     cron: str | None = None
     timezone: str | None = None
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Forbid"
-    starting_deadline_seconds: Annotated[int, Field(ge=0)] | None = None
+    starting_deadline_seconds: Count64 | None = None
     suspend: bool | None = None
-    successful_jobs_history_limit: Annotated[int, Field(ge=0)] | None = None
-    failed_jobs_history_limit: Annotated[int, Field(ge=0)] | None = None
+    successful_jobs_history_limit: Count32 | None = None
+    failed_jobs_history_limit: Count32 | None = None
 
 
 class DataConfig(_Model):
