@@ -148,6 +148,11 @@ def compile_(
     """Compile a pipeline into an Argo manifest (checked before it is written)."""
     from kedro_argo.output import to_yaml, write_text
 
+    if cron is not None and kind != "cron":
+        raise click.UsageError(
+            f"--cron sets the schedule of a CronWorkflow: add --kind cron (compiling a {kind} "
+            "would ignore it)."
+        )
     target = output or DEFAULT_OUTPUTS[kind]
     built = build(
         ctx,

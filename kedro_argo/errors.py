@@ -28,6 +28,10 @@ class ManifestError(KedroArgoError):
     """A manifest (compiled or read from a file) breaks a rule Argo enforces."""
 
 
+class OutputError(KedroArgoError):
+    """A file the command was asked to write cannot be written."""
+
+
 class IntermediateDataError(KedroArgoError):
     """An intermediate dataset is missing, truncated, corrupt or of an unknown format."""
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from kedro_argo.errors import OutputError
+
 __all__ = ["to_yaml", "write_text"]
 
 
@@ -52,19 +54,36 @@ def to_yaml(*manifests: Mapping[str, Any]) -> str:
 
 
 def write_text(text: str, path: str | Path) -> None:
-    """Write ``text`` to ``path`` atomically (``-`` means stdout)."""
+    """Write ``text`` to ``path`` atomically (``-`` means stdout).
+
+    The text goes to a hidden temporary sibling, then replaces the target in one rename, so a
+    reader never sees half a manifest. Any failure is one :class:`OutputError` naming the
+    path and the reason, and leaves no temporary file behind.
+    """
     if str(path) == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    if target.is_dir():
+        raise OutputError(f"Cannot write {target}: it is a directory (give a file name).")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {target}: {_reason(exc)}.") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         Path(tmp).chmod(_file_mode(target))
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"Cannot write {target}: {_reason(exc)}.") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()

@@ -267,3 +267,50 @@ def test_kedro_config_error(project: Path) -> None:
         f"{CONFIG}: nodes.defaults.resources.cpu: 'lots' is not a Kubernetes quantity",
     )
     assert not (project / "wf.yaml").exists()
+
+
+# --------------------------------------------------------------------------- output paths
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("/proc/kedro-argo-test.yaml", "Cannot write /proc/kedro-argo-test.yaml"),
+        ("/sys/kedro-argo-test.yaml", "Cannot write /sys/kedro-argo-test.yaml"),
+        ("a-directory", "it is a directory"),
+    ],
+    ids=["proc", "sys", "directory"],
+)
+def test_unwritable_output_is_one_line_and_leaves_nothing(
+    project: Path, target: str, reason: str
+) -> None:
+    (project / "a-directory").mkdir()
+    before = sorted(p.name for p in project.iterdir())
+    result = invoke(project, "compile", "-o", str(project / target))
+    assert_cli_error(result, reason)
+    assert sorted(p.name for p in project.iterdir()) == before
+    assert not list((project / "a-directory").iterdir())
+
+
+def test_unwritable_parent_leaves_no_temporary_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a non-root user a read-only folder refuses the temporary file; root bypasses file
+    modes, so the refusal is injected where the OS would raise it."""
+    import os
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    out = project / "out"
+    out.mkdir()
+    result = invoke(project, "compile", "-o", str(out / "wf.yaml"))
+    assert_cli_error(result, f"Cannot write {out / 'wf.yaml'}: permission denied")
+    assert not list(out.iterdir())
+
+
+def test_cron_without_kind_cron_is_refused(project: Path) -> None:
+    result = invoke(project, "compile", "--cron", "0 6 * * *", "-o", "wf.yaml")
+    assert_cli_error(result, "--cron", "--kind cron")
+    assert not (project / "wf.yaml").exists()
