@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from kedro_argo.compiler.facts import NodeSpec, transcoding_base
 from kedro_argo.config import GroupBy
 from kedro_argo.errors import CompileError
-from kedro_argo.graphs import strongly_connected_components
+from kedro_argo.graphs import strongly_connected_components, weakly_connected_components
 
 __all__ = ["Group", "group_nodes"]
 
@@ -109,14 +109,6 @@ def _tag_key(node: NodeSpec, prefix: str) -> str | None:
 
 def _memory_keys(nodes: Sequence[NodeSpec], in_memory: frozenset[str]) -> list[str | None]:
     """Nodes joined by an in-memory dataset (its producer and every consumer) share a key."""
-    root = list(range(len(nodes)))
-
-    def find(i: int) -> int:
-        while root[i] != i:
-            root[i] = root[root[i]]
-            i = root[i]
-        return i
-
     memory = {transcoding_base(ds) for ds in in_memory}
     producer = {
         transcoding_base(ds): i
@@ -124,18 +116,16 @@ def _memory_keys(nodes: Sequence[NodeSpec], in_memory: frozenset[str]) -> list[s
         for ds in node.outputs
         if transcoding_base(ds) in memory
     }
-    for i, node in enumerate(nodes):
-        for ds in node.inputs:
-            j = producer.get(transcoding_base(ds))
-            if j is not None:
-                a, b = find(i), find(j)
-                if a != b:
-                    root[max(a, b)] = min(a, b)
-    sizes: dict[int, int] = {}
-    for i in range(len(nodes)):
-        sizes[find(i)] = sizes.get(find(i), 0) + 1
-    # Key of a set of linked nodes: its first node's name (unique, so keys cannot collide).
-    return [nodes[find(i)].name if sizes[find(i)] > 1 else None for i in range(len(nodes))]
+    links = {
+        i: [producer[b] for ds in node.inputs if (b := transcoding_base(ds)) in producer]
+        for i, node in enumerate(nodes)
+    }
+    keys: list[str | None] = [None] * len(nodes)
+    for linked in weakly_connected_components(list(range(len(nodes))), links):
+        if len(linked) > 1:  # keyed by its first node's name: unique, so keys never collide
+            for i in linked:
+                keys[i] = nodes[linked[0]].name
+    return keys
 
 
 def _label(key: str, grouping: GroupBy, members: Sequence[NodeSpec]) -> str:
