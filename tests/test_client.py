@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from kedro_argo.server.client import ArgoClient, ConnectionSettings, _iter_messages
 from kedro_argo.errors import ArgoServerError, KedroArgoError
+from kedro_argo.server.client import ArgoClient, ConnectionSettings, _iter_messages
 
 # tests/ is a package or a sys.path entry depending on whether tests/__init__.py exists.
 if __package__:

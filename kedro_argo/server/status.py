@@ -126,13 +126,23 @@ def status_table(workflow: Mapping[str, Any]) -> Any:
 def kedro_nodes(workflow: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]:
     """The Kedro nodes a workflow node (a step, or one attempt of it) runs: the ``nodes``
     input the compiled DAG task passes its shared step template. The exit handler runs its
-    whole pipeline."""
+    whole pipeline.
+
+    Argo resolves inputs only for what it runs: a step it never ran (a ``Skipped`` node, e.g.
+    Omitted after an upstream failure) has none, so its DAG task's arguments in the workflow
+    spec are read instead (for an omitted nested DAG: those of every task under it).
+    """
     nodes = (workflow.get("status") or {}).get("nodes") or {}
     for candidate in (node, *(nodes.get(c, {}) for c in node.get("children") or [])):
         for parameter in (candidate.get("inputs") or {}).get("parameters") or []:
             if parameter.get("name") == NODES_PARAMETER and parameter.get("value"):
-                return [n for n in str(parameter["value"]).split(",") if n]
+                return _split_nodes(parameter["value"])
     templates = {t.get("name"): t for t in _templates(workflow)}
+    task = _dag_task(templates, nodes, node)
+    if task is not None:
+        found = _task_nodes(templates, task, frozenset())
+        if found:
+            return found
     template = templates.get(node.get("templateName"), {})
     pipeline = ((template.get("metadata") or {}).get("annotations") or {}).get("kedro.org/pipeline")
     return (
@@ -140,6 +150,54 @@ def kedro_nodes(workflow: Mapping[str, Any], node: Mapping[str, Any]) -> list[st
         if pipeline and node.get("templateName") == EXIT_TEMPLATE
         else []
     )
+
+
+def _split_nodes(value: Any) -> list[str]:
+    text = str(value)
+    if "{{" in text:  # an unresolved Argo variable, not node names
+        return []
+    return [n for n in text.split(",") if n]
+
+
+def _dag_task(
+    templates: Mapping[Any, Mapping[str, Any]],
+    nodes: Mapping[str, Any],
+    node: Mapping[str, Any],
+) -> Mapping[str, Any] | None:
+    """The DAG task a step node was made for: the task named as the node is displayed, in
+    the DAG template of the node's boundary (in any DAG template when there is no boundary
+    node, provided exactly one task is so named)."""
+    name = node.get("displayName")
+    boundary = nodes.get(node.get("boundaryID") or "")
+    if boundary is not None:
+        candidates = [templates.get(boundary.get("templateName"), {})]
+    else:
+        candidates = list(templates.values())
+    found = [
+        task
+        for template in candidates
+        for task in (template.get("dag") or {}).get("tasks") or []
+        if task.get("name") == name
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _task_nodes(
+    templates: Mapping[Any, Mapping[str, Any]], task: Mapping[str, Any], seen: frozenset[str]
+) -> list[str]:
+    """Kedro nodes a DAG task runs, from its ``nodes`` argument, or from the tasks of the
+    nested DAG template it calls."""
+    for parameter in (task.get("arguments") or {}).get("parameters") or []:
+        if parameter.get("name") == NODES_PARAMETER and parameter.get("value"):
+            return _split_nodes(parameter["value"])
+    name = task.get("template")
+    template = templates.get(name) or {}
+    if "dag" not in template or name in seen:
+        return []
+    found: list[str] = []
+    for inner in (template.get("dag") or {}).get("tasks") or []:
+        found += _task_nodes(templates, inner, seen | {name})
+    return found
 
 
 def _templates(workflow: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:

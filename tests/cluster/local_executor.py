@@ -11,13 +11,17 @@ controller of Argo v3.4+ / v4 writes it:
   ``finishedAt``, ``message``, ``progress`` (``done/total`` pods);
 * a ``DAG`` node for the entrypoint: id and name = the workflow name;
 * one node per step, named ``<workflow>.<task>`` (``displayName`` = the task,
-  ``templateName``, ``boundaryID`` = the DAG node): a ``Pod`` node, or, when the template has a
-  ``retryStrategy``, a ``Retry`` node whose ``children`` are one ``Pod`` node per attempt
-  (``<workflow>.<task>(0)``, ``(1)``, …); a step that never ran because of an upstream failure is
-  a ``Skipped`` node in phase ``Omitted``;
+  ``templateName``, ``boundaryID`` = the enclosing DAG node, ``inputs.parameters`` = the
+  template's inputs as resolved for this task, e.g. ``[{name: nodes, value: "a,b"}]``): a
+  ``Pod`` node, or, when the template has a ``retryStrategy``, a ``Retry`` node whose
+  ``children`` are one ``Pod`` node per attempt (``<workflow>.<task>(0)``, ``(1)``, …, each with
+  the same inputs); a step that never ran because of an upstream failure is a ``Skipped`` node
+  in phase ``Omitted``, with no inputs (Argo resolves inputs only for what it runs);
+* a task of a nested DAG as ``<workflow>.<outer>.<inner>`` (``displayName`` = the inner task,
+  ``boundaryID`` = the nested DAG's node), and the nested DAG task itself as a ``DAG`` node
+  ``<workflow>.<outer>`` whose ``children`` are its tasks' nodes; a nested DAG omitted as a
+  whole is one ``Skipped`` node (Argo creates no nodes inside it);
 * the exit handler as ``<workflow>.onExit``;
-* a task of a nested DAG as ``<workflow>.<outer>.<inner>`` (the nested DAG's own node is not
-  reported: the sample project has none);
 * node ids as Argo makes them: ``<workflow>-<fnv32a(node name)>``.
 
 Each attempt's output (local mode's ``<step>.log``, split at its attempt separators) is fed to
@@ -40,13 +44,13 @@ import stat
 import sys
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from kedro_argo.server.status import fnv32a, pod_name
 from kedro_argo.errors import LocalRunError
 from kedro_argo.local.executor import (
     AttemptRecord,
@@ -56,10 +60,12 @@ from kedro_argo.local.executor import (
     execute_plan,
 )
 from kedro_argo.local.resolve import LocalPlan, PlannedStep, iter_steps, plan_workflow
+from kedro_argo.local.variables import Scope, substitute
+from kedro_argo.server.status import fnv32a, pod_name
 
 from ..argo_server import WorkflowUpdater
 
-__all__ = ["LocalModeExecutor", "split_attempts", "write_step_shim"]
+__all__ = ["ArgoTask", "LocalModeExecutor", "argo_tasks", "split_attempts", "write_step_shim"]
 
 _ATTEMPT_START = re.compile(r"^===== attempt (\d+)(?:/\d+)? · ")
 _ATTEMPT_END = re.compile(r"^===== attempt \d+ [A-Z][a-z]+")
@@ -134,6 +140,90 @@ class LocalModeExecutor:
         _Run(self, workflow, update).run()
 
 
+@dataclass(frozen=True)
+class ArgoTask:
+    """A DAG task (or the entrypoint / exit handler) as Argo's controller names and sees it."""
+
+    node_name: str  # <workflow>.<task>, <workflow>.<outer>.<inner>, <workflow>.onExit
+    display: str
+    template: str
+    boundary: str | None  # node name of the enclosing DAG node (None: top level)
+    inputs: tuple[dict[str, str], ...] = ()  # the template's input parameters, resolved
+    children: tuple[str, ...] | None = None  # a DAG: the node names of its tasks
+
+
+def argo_tasks(
+    spec: Mapping[str, Any], workflow_name: str, globals_: Mapping[str, str]
+) -> dict[str, ArgoTask]:
+    """Every task of the workflow (the entrypoint's DAG, nested DAGs, the exit handler) by
+    Argo node name, with its template's inputs resolved from the task's arguments."""
+    templates = {t.get("name"): t for t in spec.get("templates") or []}
+    found: dict[str, ArgoTask] = {}
+
+    def resolve(text: Any, scope: Scope, where: str) -> str:
+        try:
+            return substitute(str(text), scope, where)
+        except LocalRunError:  # e.g. {{workflow.status}} before the run ended: shown as written
+            return str(text)
+
+    def visit(
+        template_name: str,
+        node_name: str,
+        display: str,
+        boundary: str | None,
+        args: Mapping[str, str],
+        exit_handler: bool,
+    ) -> None:
+        tmpl = templates.get(template_name) or {}
+        scope = Scope(globals_, {}, exit_handler)
+        inputs: list[dict[str, str]] = []
+        values: dict[str, str] = {}
+        for param in (tmpl.get("inputs") or {}).get("parameters") or []:
+            pname = param.get("name")
+            entry = {"name": pname}
+            if param.get("default") is not None:
+                entry["default"] = resolve(param["default"], scope, node_name)
+            if pname in args:
+                entry["value"] = args[pname]
+            elif param.get("value") is not None:
+                entry["value"] = resolve(param["value"], scope, node_name)
+            elif "default" in entry:
+                entry["value"] = entry["default"]
+            if "value" in entry:
+                values[pname] = entry["value"]
+            inputs.append(entry)
+        children: list[str] | None = None
+        if "dag" in tmpl:
+            inner = Scope(globals_, values, exit_handler)
+            children = []
+            for task in (tmpl.get("dag") or {}).get("tasks") or []:
+                child = f"{node_name}.{task['name']}"
+                task_args = {
+                    p["name"]: resolve(p.get("value", ""), inner, child)
+                    for p in (task.get("arguments") or {}).get("parameters") or []
+                }
+                children.append(child)
+                visit(task.get("template"), child, task["name"], node_name, task_args, exit_handler)
+        found[node_name] = ArgoTask(
+            node_name,
+            display,
+            template_name,
+            boundary,
+            tuple(inputs),
+            None if children is None else tuple(children),
+        )
+
+    parameters = {
+        key[len("workflow.parameters.") :]: value
+        for key, value in globals_.items()
+        if key.startswith("workflow.parameters.")
+    }
+    visit(spec.get("entrypoint") or "", workflow_name, workflow_name, None, parameters, False)
+    if spec.get("onExit"):
+        visit(spec["onExit"], f"{workflow_name}.onExit", "onExit", None, {}, True)
+    return found
+
+
 class _Run:
     def __init__(
         self, owner: LocalModeExecutor, workflow: dict[str, Any], update: WorkflowUpdater
@@ -148,6 +238,7 @@ class _Run:
         self.entrypoint = (workflow.get("spec") or {}).get("entrypoint") or ""
         self.started_at = _stamp(datetime.now(timezone.utc))
         self.steps: dict[str, PlannedStep] = {}
+        self.tasks: dict[str, ArgoTask] = {}
         self.fed: set[tuple[str, int]] = set()
 
     # -- the run
@@ -178,7 +269,7 @@ class _Run:
             return
         self.remember_steps(plan)
         self.owner.data_root.mkdir(parents=True, exist_ok=True)
-        self.update({"nodes": {self.name: self.dag_node(())}, "progress": "0/0"})
+        self.update({"nodes": self.nodes(()), "progress": "0/0"})
         result = execute_plan(
             plan,
             log_dir=self.owner.workdir / "logs" / self.name,
@@ -206,6 +297,14 @@ class _Run:
         self.steps = {s.name: s for s in plan.steps}
         exit_tree = plan.exit_handler("Succeeded")
         self.steps.update({s.name: s for s in iter_steps(exit_tree)})
+        globals_ = {
+            "workflow.name": plan.workflow_name,
+            "workflow.uid": plan.workflow_uid,
+            "workflow.namespace": plan.namespace,
+            "workflow.creationTimestamp": plan.creation_timestamp,
+            **{f"workflow.parameters.{k}": v for k, v in plan.parameters.items()},
+        }
+        self.tasks = argo_tasks(self.workflow.get("spec") or {}, self.name, globals_)
 
     def on_progress(self, records: tuple[StepRecord, ...]) -> None:
         self.feed_logs(records)
@@ -247,28 +346,42 @@ class _Run:
             return f"{self.name}.onExit{dot}{rest}"
         return f"{self.name}.{record.name}"
 
+    def task(self, record: StepRecord) -> ArgoTask:
+        name = self.node_name(record)
+        found = self.tasks.get(name)
+        if found is not None:
+            return found
+        parent = name.rsplit(".", 1)[0]
+        boundary = parent if parent in self.tasks else (None if record.exit_handler else self.name)
+        return ArgoTask(name, name.rsplit(".", 1)[-1], record.template, boundary)
+
     def node_id(self, node_name: str) -> str:
         return self.name if node_name == self.name else f"{self.name}-{fnv32a(node_name)}"
 
-    def base(self, node_name: str, display: str, template: str, exit_handler: bool) -> dict:
+    def base(self, task: ArgoTask, display: str | None = None, suffix: str = "") -> dict:
+        node_name = task.node_name + suffix
         node: dict[str, Any] = {
             "id": self.node_id(node_name),
             "name": node_name,
-            "displayName": display,
-            "templateName": template,
+            "displayName": display or task.display,
+            "templateName": task.template,
         }
-        if not exit_handler:
-            node["boundaryID"] = self.name
+        if task.boundary is not None:
+            node["boundaryID"] = self.node_id(task.boundary)
         return node
 
-    def display(self, record: StepRecord) -> str:
-        return self.node_name(record).rsplit(".", 1)[-1]
+    @staticmethod
+    def with_inputs(node: dict[str, Any], task: ArgoTask) -> dict[str, Any]:
+        if task.inputs:
+            node["inputs"] = {"parameters": [dict(p) for p in task.inputs]}
+        return node
 
     def step_node(self, record: StepRecord) -> dict[str, Any]:
-        display = self.display(record)
-        node = self.base(self.node_name(record), display, record.template, record.exit_handler)
+        task = self.task(record)
+        node = self.base(task)
+        node["templateName"] = record.template
         phase = record.phase
-        if phase is StepPhase.OMITTED:
+        if phase is StepPhase.OMITTED:  # Argo resolves no inputs for what it does not run
             node.update(type="Skipped", phase="Omitted", message=record.message or None)
             node.update(startedAt=self.started_at, finishedAt=self.started_at)
             return node
@@ -279,6 +392,7 @@ class _Run:
             finishedAt=_stamp(record.finished_at),
             message=record.message or None,
         )
+        self.with_inputs(node, task)
         if record.exit_code is not None and phase not in _ACTIVE:
             node["outputs"] = {"exitCode": str(record.exit_code)}
         if self.retried(record):
@@ -286,48 +400,88 @@ class _Run:
         return node
 
     def attempt_node(self, record: StepRecord, attempt: AttemptRecord) -> dict[str, Any]:
+        task = self.task(record)
         index = attempt.number - 1
-        display = f"{self.display(record)}({index})"
-        node = self.base(
-            f"{self.node_name(record)}({index})", display, record.template, record.exit_handler
-        )
+        node = self.base(task, f"{task.display}({index})", f"({index})")
         node.update(
+            templateName=record.template,
             type="Pod",
             phase=attempt.phase.value,
             startedAt=_stamp(attempt.started_at),
             finishedAt=_stamp(attempt.finished_at),
             message=attempt.message or None,
         )
+        self.with_inputs(node, task)
         if attempt.exit_code is not None:
             node["outputs"] = {"exitCode": str(attempt.exit_code)}
         return node
 
-    def dag_node(self, records: Iterable[StepRecord]) -> dict[str, Any]:
-        main = [r for r in records if not r.exit_handler]
-        node = self.base(self.name, self.name, self.entrypoint, True)
-        node.update(type="DAG", startedAt=self.started_at)
-        node["children"] = [
-            self.node_id(self.node_name(r))
-            for r in main
-            if r.attempts or r.phase is StepPhase.OMITTED
-        ]
-        if main and all(r.phase not in _ACTIVE for r in main):
-            phases = {r.phase for r in main}
+    def dag_node(self, task: ArgoTask, under: list[StepRecord]) -> dict[str, Any]:
+        """A DAG node: the entrypoint's (id = the workflow name) or a nested DAG task's."""
+        node = self.base(task)
+        started = [r.started_at for r in under if r.started_at is not None]
+        root = task.node_name == self.name
+        node.update(
+            type="DAG",
+            startedAt=self.started_at if root or not started else _stamp(min(started)),
+        )
+        self.with_inputs(node, task)
+        if under and all(r.phase not in _ACTIVE for r in under):
+            phases = {r.phase for r in under}
             if phases == {StepPhase.SUCCEEDED}:
                 node["phase"] = "Succeeded"
             elif StepPhase.ERROR in phases and StepPhase.FAILED not in phases:
                 node["phase"] = "Error"
             else:
                 node["phase"] = "Failed"
-            ends = [r.finished_at for r in main if r.finished_at is not None]
+            ends = [r.finished_at for r in under if r.finished_at is not None]
             node["finishedAt"] = _stamp(max(ends)) if ends else self.started_at
         else:
             node["phase"] = "Running"
         return node
 
-    def nodes(self, records: tuple[StepRecord, ...]) -> dict[str, dict[str, Any]]:
-        out = {self.name: self.dag_node(records)}
+    def ancestors(self, task: ArgoTask) -> list[str]:
+        chain, boundary = [], task.boundary
+        while boundary is not None:
+            chain.append(boundary)
+            parent = self.tasks.get(boundary)
+            boundary = parent.boundary if parent is not None else None
+        return chain
+
+    def nodes(self, records: Iterable[StepRecord]) -> dict[str, dict[str, Any]]:
+        records = list(records)
+        tasks = {self.node_name(r): self.task(r) for r in records}
+        under: dict[str, list[StepRecord]] = {}
         for record in records:
+            for dag in self.ancestors(tasks[self.node_name(record)]):
+                under.setdefault(dag, []).append(record)
+        # A nested DAG none of whose steps ran, omitted as a whole, is one Skipped node.
+        skipped = {
+            name
+            for name, task in self.tasks.items()
+            if task.children is not None
+            and task.boundary is not None
+            and under.get(name)
+            and all(not r.attempts and r.phase is StepPhase.OMITTED for r in under[name])
+        }
+        out: dict[str, dict[str, Any]] = {}
+        for name, task in self.tasks.items():
+            if task.children is None or any(a in skipped for a in self.ancestors(task)):
+                continue
+            if name in skipped:
+                first = under[name][0]
+                node = self.base(task)
+                node.update(type="Skipped", phase="Omitted", message=first.message or None)
+                node.update(startedAt=self.started_at, finishedAt=self.started_at)
+            elif name == self.name or any(r.attempts for r in under.get(name, ())):
+                node = self.dag_node(task, under.get(name, []))
+            else:
+                continue  # Argo creates a node once a task is scheduled
+            out[node["id"]] = node
+        for record in records:
+            task = tasks[self.node_name(record)]
+            if any(a in skipped for a in self.ancestors(task)):
+                continue
             if not record.attempts and record.phase is not StepPhase.OMITTED:
                 continue  # Argo creates a node once a task is scheduled
             node = self.step_node(record)
@@ -336,6 +490,12 @@ class _Run:
                 for attempt in record.attempt_history:
                     child = self.attempt_node(record, attempt)
                     out[child["id"]] = child
+        for name, task in self.tasks.items():
+            node = out.get(self.node_id(name))
+            if node is not None and node["type"] == "DAG":
+                node["children"] = [
+                    self.node_id(c) for c in task.children or () if self.node_id(c) in out
+                ]
         return out
 
     @staticmethod
@@ -351,8 +511,8 @@ class _Run:
 def write_step_shim(directory: Path, *, fail: Iterable[str] = ()) -> Path:
     """An executable standing in for ``python`` in ``python -m kedro_argo step …``.
 
-    It prints which Kedro nodes it "runs" (``--nodes``; the exit handler has none) and exits
-    0, or, for a step whose ``--nodes`` value is in ``fail``, prints
+    It prints which Kedro nodes it "runs" (``--nodes=a,b``; the exit handler has none) and
+    exits 0, or, for a step running a Kedro node named in ``fail``, prints
     ``ValueError: <nodes> exploded`` and exits 1.
     """
     directory.mkdir(parents=True, exist_ok=True)
@@ -363,6 +523,7 @@ def write_step_shim(directory: Path, *, fail: Iterable[str] = ()) -> Path:
         'nodes=""',
         'prev=""',
         'for arg in "$@"; do',
+        '  case "$arg" in --nodes=*) nodes="${arg#--nodes=}" ;; esac',
         '  if [ "$prev" = "--nodes" ]; then nodes="$arg"; fi',
         '  prev="$arg"',
         "done",
@@ -370,10 +531,10 @@ def write_step_shim(directory: Path, *, fail: Iterable[str] = ()) -> Path:
     ]
     for name in fail:
         lines += [
-            f'if [ "$nodes" = "{name}" ]; then',
+            f'case ",$nodes," in *,{name},*)',
             '  echo "ValueError: $nodes exploded"',
-            "  exit 1",
-            "fi",
+            "  exit 1 ;;",
+            "esac",
         ]
     lines.append('echo "shim: done ${nodes:-the exit handler}"')
     path.write_text("\n".join(lines) + "\n")

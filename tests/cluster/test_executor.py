@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from kedro_argo.local import StepPhase, StepRecord, run_workflow
 from kedro_argo.compiler.build import BuildRequest, build_manifest
+from kedro_argo.local import StepPhase, StepRecord, run_workflow
 
 from ..argo_server import StubArgoServer, WorkflowUpdater
 from ..local.helpers import assert_valid, container_template, pid_alive, workflow
@@ -198,9 +198,15 @@ def test_status_is_shaped_as_argo_shapes_it(argo_server, argo_client, project: P
     companies = by_name[f"{name}.preprocess-companies-node"]
     assert companies["type"] == "Retry" and companies["phase"] == "Failed"
     assert companies["displayName"] == "preprocess-companies-node"
-    assert companies["templateName"] == "preprocess-companies-node"
+    templates = {t["name"]: t for t in manifest["spec"]["templates"]}
+    tasks_of_dag = {t["name"]: t for t in templates[root["templateName"]]["dag"]["tasks"]}
+    assert companies["templateName"] == tasks_of_dag["preprocess-companies-node"]["template"]
     assert companies["boundaryID"] == name
+    # Argo reports the resolved inputs of what it runs: the shared template's `nodes`.
+    companies_inputs = {"parameters": [{"name": "nodes", "value": "preprocess_companies_node"}]}
+    assert companies["inputs"] == companies_inputs
     attempts = [nodes[c] for c in companies["children"]]
+    assert [a["inputs"] for a in attempts] == [companies_inputs] * 2
     assert [a["name"] for a in attempts] == [
         f"{name}.preprocess-companies-node(0)",
         f"{name}.preprocess-companies-node(1)",
@@ -216,6 +222,7 @@ def test_status_is_shaped_as_argo_shapes_it(argo_server, argo_client, project: P
     )
     skipped = by_name[f"{name}.{omitted}"]
     assert (skipped["type"], skipped["phase"]) == ("Skipped", "Omitted")
+    assert "inputs" not in skipped  # Argo resolves no inputs for a task it does not run
     exit_node = by_name[f"{name}.onExit"]
     assert exit_node["displayName"] == "onExit"
     assert exit_node["templateName"] == manifest["spec"]["onExit"]

@@ -57,8 +57,8 @@ def test_run_once_wait_notify_pipeline_succeeds(monkeypatch, project, cli) -> No
     assert submitted.startswith("Submitted spaceflights-notify-")
     name = submitted.split()[1].rstrip(":")
     assert f"Workflow {name} succeeded." in result.stdout
-    from kedro_argo.server.status import make_client
     from kedro_argo.compiler.project import load_project
+    from kedro_argo.server.status import make_client
 
     with make_client(load_project(project).config) as client:
         client.delete_workflow(name)

@@ -138,8 +138,16 @@ def test_logs_of_a_retried_step_are_its_last_attempts(run: Finished, kedro_argo:
     out = kedro_argo.ok("logs", run.name, "--step", "preprocess_companies_node").stdout
     assert out.splitlines() == COMPANIES  # once, not once per attempt
     # Read from the last attempt's pod, named as Argo names pods (v2: <wf>-<template>-<hash>).
+    # The template in the pod name is the shared step template the task calls.
+    workflow = run.server.get("Workflow", run.name)
+    [template] = [
+        task["template"]
+        for tmpl in workflow["spec"]["templates"]
+        for task in (tmpl.get("dag") or {}).get("tasks", [])
+        if task["name"] == "preprocess-companies-node"
+    ]
     node = f"{run.name}.preprocess-companies-node(1)"
-    pod = f"{run.name}-preprocess-companies-node-{fnv1a_32(node)}"
+    pod = f"{run.name}-{template}-{fnv1a_32(node)}"
     [request] = run.server.requests_to("GET", r"/log$")
     assert request.path == f"/api/v1/workflows/argo/{run.name}/{pod}/log"
 

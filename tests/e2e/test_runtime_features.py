@@ -12,7 +12,7 @@ import pytest
 from tests.sample_project import base_env, copy_project, kedro
 
 pytestmark = pytest.mark.slow
-BANNER = ["--pipeline", "reporting", "--nodes", "write_report_banner_node"]
+BANNER = ["--pipeline=reporting", "--nodes=write_report_banner_node"]
 
 
 def step(project: Path, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
@@ -84,7 +84,7 @@ def test_steps_of_one_run_share_one_save_version_even_when_runs_overlap(tmp_path
     must still load A's version (Kedro alone would load the latest, B's)."""
     project = copy_project(tmp_path / "p")
     store = str(tmp_path / "store")
-    make_table = ["--pipeline", "data_processing"]
+    make_table = ["--pipeline=data_processing"]
     runs = {"a": "2030-01-01T00:00:00Z", "b": "2030-01-01T00:05:00Z"}
     for run_id, created in runs.items():
         env = {"KEDRO_ARGO_RUN_ID": run_id, "KEDRO_ARGO_DATA_ROOT": store}
@@ -95,12 +95,13 @@ def test_steps_of_one_run_share_one_save_version_even_when_runs_overlap(tmp_path
     newest = versions[-1] / "model_input_table.csv"
     newest.write_text("not,the,table\n1,2,3\n")  # run B's version: unusable by run A
 
-    split = ["--pipeline", "data_science", "--nodes", "active_modelling_pipeline.split_data_node"]
+    split = ["--pipeline=data_science", "--nodes=active_modelling_pipeline.split_data_node"]
     env_a = {"KEDRO_ARGO_RUN_ID": "a", "KEDRO_ARGO_DATA_ROOT": store}
     pinned = step(
         project,
-        [*split, "--pin-version", "model_input_table"],
+        split,
         KEDRO_ARGO_WORKFLOW_CREATED=runs["a"],
+        KEDRO_ARGO_PIN_VERSIONS='["model_input_table"]',
         **env_a,
     )
     assert pinned.returncode == 0, pinned.stderr[-2000:]
@@ -117,7 +118,7 @@ def test_a_retried_step_can_save_its_versioned_output_again(tmp_path: Path) -> N
         "KEDRO_ARGO_WORKFLOW_CREATED": "2030-01-01T00:00:00Z",
     }
     for attempt in (1, 2):
-        result = step(project, ["--pipeline", "data_processing"], **env)
+        result = step(project, ["--pipeline=data_processing"], **env)
         assert result.returncode == 0, f"attempt {attempt}: {result.stderr[-2000:]}"
     versions = list((project / "data/03_primary/model_input_table.csv").iterdir())
     assert len(versions) == 1

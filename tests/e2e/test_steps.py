@@ -34,21 +34,40 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def step_commands(manifest: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """(task, argv) in DAG order, with workflow parameters at their defaults."""
+    """(task, argv) in DAG order: the shared step template's args with the task's arguments as
+    its inputs, and workflow parameters at their defaults."""
     spec = manifest["spec"]
     defaults = {p["name"]: p["value"] for p in spec.get("arguments", {}).get("parameters", [])}
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = templates[spec["entrypoint"]]["dag"]["tasks"]
+    assert all(templates[t["template"]].get("container") for t in tasks), "nested DAGs"
 
-    def resolve(arg: str) -> str:
-        return re.sub(r"\{\{workflow\.parameters\.([-\w]+)\}\}", lambda m: defaults[m[1]], arg)
+    def resolve(arg: str, inputs: dict[str, str]) -> str:
+        arg = re.sub(r"\{\{workflow\.parameters\.([-\w]+)\}\}", lambda m: defaults[m[1]], arg)
+        return re.sub(r"\{\{inputs\.parameters\.([-\w]+)\}\}", lambda m: inputs[m[1]], arg)
 
     out = []
     for task in tasks:
-        container = templates[task["template"]]["container"]
-        argv = [sys.executable, *container["command"][1:], *map(resolve, container["args"])]
-        out.append((task["name"], argv))
+        template = templates[task["template"]]
+        inputs = {
+            p["name"]: p["default"]
+            for p in template.get("inputs", {}).get("parameters", [])
+            if "default" in p
+        }
+        inputs.update({p["name"]: p["value"] for p in task["arguments"]["parameters"]})
+        container = template["container"]
+        args = [resolve(arg, inputs) for arg in container["args"]]
+        out.append((task["name"], [sys.executable, *container["command"][1:], *args]))
     return out
+
+
+def pod_env(manifest: dict[str, Any], **values: str) -> dict[str, str]:
+    """The environment every pod gets (``templateDefaults``): its literal entries (the
+    compiled pipeline, pinned versions, ...), then ``values`` for what Argo would resolve."""
+    entries = manifest["spec"]["templateDefaults"]["container"]["env"]
+    literal = {e["name"]: e["value"] for e in entries if "{{" not in e.get("value", "{{")}
+    assert "KEDRO_ARGO_PIN_VERSIONS" in literal  # model_input_table is versioned
+    return base_env(**{**literal, **values})
 
 
 def test_steps_in_separate_processes_match_kedro_run(
@@ -59,7 +78,8 @@ def test_steps_in_separate_processes_match_kedro_run(
 ) -> None:
     project = copy_project(tmp_path / "spaceflights")
     run_id = str(uuid.uuid4())
-    env = base_env(
+    env = pod_env(
+        compiled,
         KEDRO_ARGO_RUN_ID=run_id,
         KEDRO_ARGO_DATA_ROOT=object_store_root.rstrip("/"),
         KEDRO_ARGO_WORKFLOW_CREATED="2030-01-01T00:00:00Z",
@@ -76,7 +96,12 @@ def test_a_step_alone_names_the_missing_intermediate_and_its_producer(
     project = copy_project(tmp_path / "spaceflights")
     commands = dict(step_commands(compiled))
     argv = commands["active-modelling-pipeline-train-model-node"]
-    env = base_env(KEDRO_ARGO_RUN_ID="lonely", KEDRO_ARGO_DATA_ROOT=str(tmp_path / "store"))
+    env = pod_env(
+        compiled,
+        KEDRO_ARGO_RUN_ID="lonely",
+        KEDRO_ARGO_DATA_ROOT=str(tmp_path / "store"),
+        KEDRO_ARGO_WORKFLOW_CREATED="2030-01-01T00:00:00Z",
+    )
     result = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True)
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
@@ -87,7 +112,7 @@ def test_a_step_alone_names_the_missing_intermediate_and_its_producer(
 
 def test_entrypoint_refuses_to_run_outside_a_workflow(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "spaceflights")
-    argv = [sys.executable, "-m", "kedro_argo", "step", "--pipeline", "reporting"]
+    argv = [sys.executable, "-m", "kedro_argo", "step", "--pipeline=reporting"]
     result = subprocess.run(argv, cwd=project, env=base_env(), capture_output=True, text=True)
     assert result.returncode == 2
     assert "KEDRO_ARGO_RUN_ID is not set" in result.stderr

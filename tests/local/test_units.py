@@ -6,11 +6,11 @@ import re
 
 import pytest
 
+from kedro_argo.durations import format_seconds, parse_argo_duration, parse_go_duration
 from kedro_argo.errors import LocalRunError
 from kedro_argo.local import support as manifest_module
-from kedro_argo.durations import format_seconds, parse_argo_duration, parse_go_duration
-from kedro_argo.local.support import Honoured, Ignored, merge_template_defaults, strategic_merge
 from kedro_argo.local.resolve import RetryPolicy, parse_depends
+from kedro_argo.local.support import Honoured, Ignored, merge_template_defaults, strategic_merge
 from kedro_argo.local.variables import Scope, expand_k8s, find_tags, substitute
 
 
