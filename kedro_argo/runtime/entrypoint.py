@@ -203,6 +203,18 @@ def _pipeline_argument(session: Any, pipeline: str) -> dict[str, Any]:
     return {"pipeline_name": pipeline}
 
 
+def _own_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first ``kind`` error in ``exc``'s chain of causes (``raise ... from``), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault(contract.TELEMETRY_ENV, "true")
     from kedro_argo.errors import KedroArgoError
@@ -218,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kedro-argo: step failed: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
+        ours = _own_cause(exc, KedroArgoError)
+        if ours is not None:  # wrapped by Kedro (1.7's catalog re-raises dataset errors)
+            print(f"kedro-argo: step failed: {ours}", file=sys.stderr)
+            return 1
         traceback.print_exc(file=sys.stderr)
         print(f"kedro-argo: step failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ handler; timeouts are enforced; unsupported manifests are refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -37,12 +38,38 @@ def reference_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     return declared_outputs(project)
 
 
+#: --group-by → the pods a run of the sample starts (the exit handler included) and whether
+#: intermediate objects go to the data root. memory: every intermediate of the sample is
+#: memory-linked (free or MemoryDataset), so none leaves its pod; tag: see tag_groups().
+GROUPINGS = {
+    "none": (13, True),
+    "memory": (7, False),
+    "namespace": (9, True),
+    "tag": (6, False),
+}
+
+
+def tag_groups(project: Path) -> None:
+    """Tag data_processing's nodes ``group.prep`` and both modelling namespaces' nodes
+    ``group.modelling`` (reporting's stay alone)."""
+    for pipeline, group in (("data_processing", "prep"), ("data_science", "modelling")):
+        path = project / "src/spaceflights/pipelines" / pipeline / "pipeline.py"
+        path.write_text(
+            path.read_text() + "\n\n_untagged = create_pipeline\n\n\n"
+            "def create_pipeline(**kwargs) -> Pipeline:\n"
+            f"    return Pipeline(_untagged(**kwargs), tags='group.{group}')\n"
+        )
+
+
+@pytest.mark.parametrize("group_by", list(GROUPINGS))
 def test_embedded_default_needs_no_server_and_matches_kedro_run(
-    tmp_path: Path, reference_outputs: dict[str, Any]
+    tmp_path: Path, reference_outputs: dict[str, Any], group_by: str
 ) -> None:
     project = copy_project(tmp_path / "spaceflights")
+    if group_by == "tag":
+        tag_groups(project)
     result = subprocess.run(
-        [KEDRO, "argo", "run-local", "--no-progress"],
+        [KEDRO, "argo", "run-local", "--no-progress", "--group-by", group_by],
         cwd=project,
         env=base_env(),
         capture_output=True,
@@ -50,18 +77,86 @@ def test_embedded_default_needs_no_server_and_matches_kedro_run(
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "succeeded" in result.stderr
+    assert "succeeded" in result.stderr.lower()
     outputs = declared_outputs(project)
     assert outputs.pop("08_reporting/run_status.json") == {"status": "Succeeded"}
     reference = dict(reference_outputs)
     reference.pop("08_reporting/run_status.json")
     assert outputs == reference
+    pods, exchanges = GROUPINGS[group_by]
     state = project / ".kedro-argo"
     assert (state / ".gitignore").read_text().strip().endswith("*")
     stored = [p for p in (state / "data").rglob("*") if p.is_file()]
-    assert stored, "intermediate data should sit in the project's .kedro-argo/data"
+    if exchanges:
+        assert "preprocessed_companies" in {p.name for p in stored}, "should sit in .kedro-argo"
+    else:
+        assert stored == [], "memory-linked intermediates must stay in their pod"
     logs = list((state / "logs").rglob("*.log"))
-    assert len(logs) == 13  # 12 steps + the exit handler
+    assert len(logs) == pods
+
+
+#: A pipeline passing a live resource between nodes, in memory (an undeclared dataset). Kedro
+#: hands free datasets over by deepcopy (a bare threading.Lock would fail even `kedro run`);
+#: like many client objects, this one copies as itself, but it cannot be pickled.
+CONNECTION_PIPELINE = """\
+import threading
+
+from kedro.pipeline import Pipeline, node
+
+
+class Connection:
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def connect():
+    return Connection()
+
+
+def use(connection):
+    with connection.lock:
+        return None
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            node(connect, None, "live_connection", name="connect_node"),
+            node(use, "live_connection", None, name="use_connection_node"),
+        ]
+    )
+"""
+
+
+def test_an_unpicklable_intermediate_fails_its_step_unless_grouped_by_memory(
+    tmp_path: Path,
+) -> None:
+    project = copy_project(tmp_path / "spaceflights")
+    package = project / "src/spaceflights/pipelines/connection"
+    package.mkdir()
+    (package / "__init__.py").write_text(CONNECTION_PIPELINE)
+    update_config(project, workflow={"on_exit_pipeline": None}, nodes={"defaults": {"retry": None}})
+    request = LocalRequest(project_path=project, pipeline="connection", progress=False)
+
+    apart = run_local(request)
+    assert not apart.succeeded
+    failed = apart.step("connect-node")
+    assert (failed.phase.value, failed.attempts) == ("Failed", 1)
+    tail = failed.log_tail or ""
+    [line] = [x for x in tail.splitlines() if x.startswith("kedro-argo: step failed: ")] or [tail]
+    for fragment in ("'live_connection'", "cannot be pickled", "'connect_node'"):
+        assert fragment in line, line
+    assert "'use_connection_node'" in line and "--group-by memory" in line, line
+    assert "Traceback" not in tail  # one clear line, even where Kedro wraps dataset errors
+    assert apart.step("use-connection-node").phase.value == "Omitted"
+
+    together = run_local(dataclasses.replace(request, group_by="memory"))
+    assert together.succeeded, [(s.name, s.log_tail) for s in together.failed_steps]
+    [step] = together.steps
+    assert step.kedro_nodes == ("connect_node", "use_connection_node")
 
 
 @pytest.mark.parametrize("store", ["s3", "gcs"])
