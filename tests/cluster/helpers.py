@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ __all__ = [
     "copy_project",
     "prepare_env",
     "run_kedro",
+    "table_rows",
     "update_config",
     "use_local_mode",
 ]
@@ -119,6 +121,22 @@ def assert_clean_error(result: Result | subprocess.CompletedProcess[str], *fragm
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in {message!r}"
     return message
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """A rich table's body rows, keyed by their first cell; a cell rich wrapped over several
+    lines (continuation lines have an empty first cell) is joined back with spaces."""
+    rows: dict[str, list[str]] = {}
+    last: list[str] | None = None
+    for line in text.splitlines():
+        cells = [c.strip() for c in re.split(r"[│|]", line)[1:-1]]
+        if not cells or cells[0] == "step":
+            continue
+        if cells[0]:
+            last = rows[cells[0]] = cells
+        elif last is not None and len(cells) == len(last):
+            last[:] = [f"{a} {b}".strip() for a, b in zip(last, cells, strict=True)]
+    return rows
 
 
 def closed_port() -> int:

@@ -8,7 +8,6 @@ omitted and the exit handler sees ``Failed``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from .helpers import (
     copy_project,
     describe,
     prepare_env,
+    table_rows,
     update_config,
     use_local_mode,
 )
@@ -73,16 +73,6 @@ def run(finished: Finished, monkeypatch: pytest.MonkeyPatch) -> Finished:
 @pytest.fixture
 def kedro_argo(run: Finished) -> Cli:
     return Cli(run.project)
-
-
-def table_rows(text: str) -> dict[str, list[str]]:
-    """A rich table's body rows, keyed by their first cell."""
-    rows = {}
-    for line in text.splitlines():
-        cells = [c.strip() for c in re.split(r"[│|]", line)[1:-1]]
-        if cells and cells[0] and cells[0] != "step":
-            rows[cells[0]] = cells
-    return rows
 
 
 def test_status_shows_each_steps_phase(run: Finished, kedro_argo: Cli) -> None:
