@@ -590,7 +590,7 @@ def merge_group_settings(members: Sequence[tuple[str, NodeSettings]]) -> NodeSet
                 claim(("resources", "gpu_resource"), res["gpu_resource"], node, resources)
         if settings.retry is not None and settings.retry.limit is not None:
             current = merged.get("retry")
-            if current is None or settings.retry.limit > current["limit"]:
+            if current is None or settings.retry.limit > current.get("limit", -1):
                 merged["retry"] = settings.retry.model_dump(exclude_none=True)
         elif settings.retry is not None and "retry" not in merged:
             merged["retry"] = settings.retry.model_dump(exclude_none=True)

@@ -16,7 +16,6 @@ which run this is; see :class:`PodEnvironment`. Light on imports: it is on the p
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ __all__ = [
     "PodEnvironment",
     "StepCall",
     "format_nodes",
+    "parse_params",
     "parse_step_arguments",
     "pod_environment_entries",
     "read_pod_environment",
@@ -116,47 +116,69 @@ def step_arguments(
     return args
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ContractError(message)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m kedro_argo", add_help=False)
-    sub = parser.add_subparsers(dest="command", required=True)
-    step = sub.add_parser(STEP_COMMAND, add_help=False)
-    step.add_argument("--pipeline", required=True)
-    step.add_argument("--nodes", default="")
-    step.add_argument("--env", default=None)
-    step.add_argument("--param", action="append", default=[])
-    step.add_argument("--export", default="")
-    # argparse reports a subparser's errors through the subparser's own class
-    step.error = parser.error  # type: ignore[method-assign]
-    return parser
+_SINGLE = ("pipeline", "nodes", "env", "export")
+_REPEATED = ("param",)
 
 
 def parse_step_arguments(argv: Sequence[str]) -> StepCall:
-    """The inverse of :func:`step_arguments`; :class:`ContractError` on anything else."""
-    ns = _parser().parse_args(list(argv))
+    """The inverse of :func:`step_arguments`; :class:`ContractError` on anything else.
+
+    Written by hand rather than with argparse: every item is ``--flag=value`` and the value is
+    taken as it is, whatever it looks like (argparse drops a value of exactly ``--``).
+    """
+    items = list(argv)
+    if not items or items[0] != STEP_COMMAND:
+        raise ContractError(f"expected '{STEP_COMMAND}' first, got {items[:1] or 'nothing'}")
+    single: dict[str, str] = {}
+    params: list[str] = []
+    for item in items[1:]:
+        flag, sep, value = item.partition("=")
+        name = flag[2:] if flag.startswith("--") else ""
+        if not sep or name not in (*_SINGLE, *_REPEATED):
+            known = ", ".join(f"--{n}=…" for n in (*_SINGLE, *_REPEATED))
+            raise ContractError(f"unexpected argument {item!r} (arguments are {known})")
+        if name in _REPEATED:
+            params.append(value)
+        elif name in single:
+            raise ContractError(f"--{name} given twice")
+        else:
+            single[name] = value
+    if "pipeline" not in single:
+        raise ContractError("--pipeline=<registered pipeline> is required")
     exports: tuple[str, ...] = ()
-    if ns.export:
-        try:
-            loaded = json.loads(ns.export)
-        except ValueError:
-            loaded = None
-        if not isinstance(loaded, list) or not all(isinstance(d, str) for d in loaded):
-            raise ContractError(f"--export must be a JSON list of dataset names, not {ns.export!r}")
-        exports = tuple(loaded)
-    for pair in ns.param:
+    if single.get("export"):
+        exports = tuple(_json_list(single["export"], "--export"))
+    for pair in params:
         if "=" not in pair or not pair.partition("=")[0].strip():
             raise ContractError(f"--param {pair!r} must look like key=value")
     return StepCall(
-        pipeline=ns.pipeline,
-        nodes=tuple(n for n in ns.nodes.split(",") if n),
-        env=ns.env,
-        params=tuple(ns.param),
+        pipeline=single["pipeline"],
+        nodes=tuple(n for n in single.get("nodes", "").split(",") if n),
+        env=single.get("env"),
+        params=tuple(params),
         exports=exports,
     )
+
+
+def _json_list(text: str, what: str) -> list[str]:
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        loaded = None
+    if not isinstance(loaded, list) or not all(isinstance(d, str) for d in loaded):
+        raise ContractError(f"{what} must be a JSON list of dataset names, not {text!r}")
+    return loaded
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, object]:
+    """``key=value`` pairs parsed exactly like ``kedro run --params`` (OmegaConf dot-list:
+    values are YAML, dotted keys nest)."""
+    from omegaconf import OmegaConf
+
+    if not pairs:
+        return {}
+    container = OmegaConf.to_container(OmegaConf.from_dotlist(list(pairs)))
+    return dict(container)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -201,16 +223,8 @@ def read_pod_environment(environ: Mapping[str, str]) -> PodEnvironment:
             f"{RUN_ID_ENV} is not set: this command runs inside an Argo workflow "
             "(or `kedro argo run-local`); use `kedro run` otherwise."
         )
-    pins: tuple[str, ...] = ()
     raw = environ.get(PIN_VERSIONS_ENV)
-    if raw:
-        try:
-            loaded = json.loads(raw)
-        except ValueError:
-            loaded = None
-        if not isinstance(loaded, list) or not all(isinstance(d, str) for d in loaded):
-            raise ContractError(f"{PIN_VERSIONS_ENV} must be a JSON list, not {raw!r}")
-        pins = tuple(loaded)
+    pins = tuple(_json_list(raw, PIN_VERSIONS_ENV)) if raw else ()
     return PodEnvironment(
         run_id=run_id,
         workflow_name=environ.get(WORKFLOW_NAME_ENV, ""),

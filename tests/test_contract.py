@@ -10,10 +10,7 @@ resolved environment must give back the run's facts.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import re
 import string
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -47,8 +44,7 @@ RUN = {
 }
 CONFIG: dict[str, Any] = {"image": "registry.example.com/demo:1", "data": {"root": "s3://b/run"}}
 
-# Kedro accepts node names matching [\w.-]+ (unicode word characters included). A value of
-# exactly "--" is left to test_a_value_of_two_dashes_reads_back (a known bug, xfail).
+# Kedro accepts node names matching [\w.-]+ (unicode word characters included), "--" too.
 TWO_DASHES = "--"
 kedro_names = st.one_of(
     st.sampled_from(
@@ -56,7 +52,7 @@ kedro_names = st.one_of(
     ),
     st.sampled_from(["données", "ß.ü", "名前", "x٣", "Ωmega-1"]),
     st.from_regex(r"[\w.-]{1,12}", fullmatch=True),
-).filter(lambda name: name != TWO_DASHES)
+)
 # Parameter and dataset texts that a naive parser would trip on.
 hostile_texts = st.one_of(
     st.sampled_from(
@@ -82,7 +78,7 @@ hostile_texts = st.one_of(
         ]
     ),
     st.text(alphabet=string.ascii_letters + string.digits + " =$'\"-,:[]{}()#é.", max_size=16),
-).filter(lambda text: text != TWO_DASHES)
+)
 
 
 # --------------------------------------------------------------------------- resolving a pod
@@ -372,10 +368,6 @@ def test_pod_environment_reads_back_as_written(values: PodEnvironment) -> None:
     assert read_pod_environment({e["name"]: e["value"] for e in entries}) == values
 
 
-#: Strings OmegaConf (the pod's ``--param`` parser) reads as floats although PyYAML does not.
-OMEGACONF_ONLY_FLOAT = re.compile(r"[-+]?[0-9]+(?:_[0-9]+)*[eE][-+]?[0-9]+")
-
-
 def round_trip_parameter(value: Any) -> Any:
     """Compile ``value`` as a runtime parameter; what the pod's parser makes of it."""
     runtime = {"key": value}
@@ -385,18 +377,13 @@ def round_trip_parameter(value: Any) -> Any:
     return runtime_params(call.params)["key"]
 
 
-def astral(value: Any) -> bool:
-    """Holds a character beyond the Basic Multilingual Plane (an emoji, say)."""
-    return any(ord(c) > 0xFFFF for c in json.dumps(value, ensure_ascii=False))
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     st.one_of(
         hostile_texts,
         st.text(max_size=12),
         st.integers(),
-        st.floats(allow_nan=False, allow_infinity=False),  # see the xfail test below
+        st.floats(allow_nan=False),
         st.booleans(),
         st.none(),
         st.lists(st.one_of(st.integers(), hostile_texts), max_size=3),
@@ -407,37 +394,20 @@ def test_parameter_values_reach_the_pod_unchanged(value: Any) -> None:
     if isinstance(value, str):
         assume("{{" not in value)  # refused at compile time (Argo would substitute it)
         assume("${" not in value)  # an OmegaConf interpolation, as with `kedro run --params`
-        assume(not OMEGACONF_ONLY_FLOAT.fullmatch(value))  # see the xfail test below
-    assume(not astral(value))  # see the xfail test below
     back = round_trip_parameter(value)
     assert back == value and type(back) is type(value), (value, back)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parameter_text leaves strings such as '1e3' unquoted (PyYAML reads a "
-    "string) but the pod parses --param with OmegaConf, which reads a float",
-)
 @pytest.mark.parametrize("value", ["1e3", "-1E5", "1e-3", "12e1"])
 def test_float_looking_string_parameters_reach_the_pod_as_strings(value: str) -> None:
     assert round_trip_parameter(value) == value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parameter_text writes JSON with ensure_ascii, so an emoji becomes a "
-    "surrogate pair escape (\\ud83d\\ude80) that the pod's YAML parser refuses",
-)
 @pytest.mark.parametrize("value", ["🚀: launch", ["🚀"], {"k": ["🚀"]}])
 def test_parameters_with_emoji_reach_the_pod_unchanged(value: Any) -> None:
     assert round_trip_parameter(value) == value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parameter_text writes non-finite floats as JSON's Infinity / NaN, which "
-    "YAML reads as strings (YAML spells them .inf / .nan)",
-)
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan], ids=["inf", "-inf", "nan"])
 def test_non_finite_float_parameters_reach_the_pod_as_floats(value: float) -> None:
     back = round_trip_parameter(value)
@@ -458,23 +428,6 @@ def test_exposed_parameter_defaults_reach_the_pod_unchanged(value: str) -> None:
     assert runtime_params(call.params) == {"p": value}
 
 
-def argparse_drops_two_dashes() -> bool:
-    """Whether this Python's argparse loses ``--`` given as ``--flag=--`` (3.11 does)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--flag")
-    return parser.parse_args(["--flag=--"]).flag != TWO_DASHES
-
-
-ARGPARSE_DASHES = pytest.mark.xfail(
-    argparse_drops_two_dashes(),
-    strict=True,
-    reason="bug: contract.parse_step_arguments relies on argparse, which drops a '--' given "
-    "as an option's explicit value (--nodes=--): a Kedro node, pipeline or env named '--' "
-    "is read back wrong (or crashes the pod with AttributeError)",
-)
-
-
-@ARGPARSE_DASHES
 @pytest.mark.parametrize(
     "call",
     [
@@ -488,7 +441,6 @@ def test_a_value_of_two_dashes_reads_back(call: StepCall) -> None:
     assert parse_step_arguments(step_arguments(call)) == call
 
 
-@ARGPARSE_DASHES
 def test_a_step_of_the_node_named_two_dashes_reads_back() -> None:
     built = build_facts(facts([node(TWO_DASHES, ["raw"], ["out"])], CONFIG))
     assert_round_trip(built)

@@ -392,11 +392,6 @@ def test_retry_takes_the_largest_limit_with_that_nodes_policy_and_backoff() -> N
     assert out.retry.backoff.factor == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: merge_group_settings raises KeyError('limit') when an earlier node sets "
-    "retry without a limit (e.g. a policy from nodes.defaults) and a later one sets a limit",
-)
 def test_retry_with_a_limit_wins_over_a_retry_without_one_in_any_order() -> None:
     without = {"retry": {"policy": "Always"}}
     with_limit = {"retry": {"limit": 2, "policy": "OnError"}}
@@ -545,15 +540,6 @@ def test_a_groups_pod_gets_the_merged_settings_of_its_nodes() -> None:
     assert template["timeout"] == "90s"
 
 
-LABEL_CLASH = pytest.mark.xfail(
-    strict=True,
-    reason="bug: a tag group or namespace named like an ungrouped node gives two groups the "
-    "same label; build_plan then raises ValueError('group labels must be unique') instead "
-    "of compiling (or refusing with a CompileError)",
-)
-
-
-@LABEL_CLASH
 @pytest.mark.parametrize(
     ("nodes", "grouping"),
     [

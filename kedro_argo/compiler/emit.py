@@ -9,12 +9,13 @@ input. Nested DAG levels are DAG templates of their own. Container commands are 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-import yaml
 
 from kedro_argo import argo, contract, naming
 from kedro_argo.compiler.plan import DagLevel, Plan, StepTemplate
@@ -423,11 +424,46 @@ def _retry_strategy(settings: NodeSettings) -> dict[str, Any]:
 
 
 def parameter_text(value: Any) -> str:
-    """A Kedro parameter value as the text ``--param key=<text>`` parses back to it."""
+    """A Kedro parameter value as the text ``--param=key=<text>`` parses back to in the pod.
+
+    The first candidate the pod's own parser (:func:`kedro_argo.contract.parse_params`) reads
+    back as ``value`` wins: the plain text of a string; YAML's ``.inf`` / ``.nan`` for
+    non-finite floats; else JSON, non-ASCII kept as is (an emoji must not become a surrogate
+    pair, which YAML refuses) but characters YAML cannot hold escaped.
+    """
+    candidates: list[str] = []
     if isinstance(value, str):
-        try:
-            if yaml.safe_load(value) == value:
-                return value
-        except yaml.YAMLError:
-            pass
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+        candidates.append(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        candidates.append(".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf"))
+    with contextlib.suppress(TypeError, ValueError):
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        candidates.append(_YAML_UNPRINTABLE.sub(_escape_for_yaml, text))
+    for text in candidates:
+        if _reads_back(text, value):
+            return text
+    raise CompileError(
+        f"Parameter value {value!r} cannot be passed to a pod as text that reads back the same: "
+        "pass it another way (e.g. in a file the nodes read)."
+    )
+
+
+# YAML's printable set (tab, newlines, #x20-#x7E, #xA0-#xD7FF, #xE000-#xFFFD, astral), but
+# NEL (#x85), which YAML 1.1 reads as a line break.
+_YAML_UNPRINTABLE = re.compile(
+    "[^\\t\\n\\r\\x20-\\x7e\\xa0-\\ud7ff\\ue000-\\ufffd\\U00010000-\\U0010ffff]"
+)
+
+
+def _escape_for_yaml(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _reads_back(text: str, value: Any) -> bool:
+    try:
+        parsed = contract.parse_params([f"k={text}"])["k"]
+    except Exception:
+        return False
+    if isinstance(value, float) and math.isnan(value):
+        return isinstance(parsed, float) and math.isnan(parsed)
+    return parsed == value and type(parsed) is type(value)

@@ -62,12 +62,24 @@ def group_nodes(
             if j is not None and group_of[j] != group_of[i]:
                 parents[group_of[i]].add(group_of[j])
     groups: list[Group] = []
+    taken: set[str] = set()
     for component in strongly_connected_components(parents):
         members = sorted(i for g in component for i in initial[g][1])
         label = _merged_label(component, initial)
         joined = tuple(initial[g][0] for g in component if initial[g][0] != label)
-        groups.append(Group(label, tuple(nodes[i].name for i in members), joined))
+        groups.append(Group(_unique(label, taken), tuple(nodes[i].name for i in members), joined))
     return tuple(groups)
+
+
+def _unique(label: str, taken: set[str]) -> str:
+    """A group may be named like a node outside it (tag ``group.train`` and a node ``train``):
+    the later one gets ``~2``, ``~3``... so every step has a name of its own."""
+    candidate, k = label, 1
+    while candidate in taken:
+        k += 1
+        candidate = f"{label}~{k}"
+    taken.add(candidate)
+    return candidate
 
 
 def _merged_label(component: list[int], initial: list[tuple[str, list[int]]]) -> str:

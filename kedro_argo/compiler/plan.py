@@ -161,38 +161,47 @@ class Plan:
     def waits_for(self) -> dict[str, frozenset[str]]:
         """Every step → the steps it waits for once the DAG levels are flattened: those it
         depends on in its own level, and everything under the tasks its enclosing tasks
-        depend on. It always includes the transitive closure of :attr:`Step.depends`."""
+        depend on. It always includes the transitive closure of :attr:`Step.depends`.
+        (Sets are bit masks over step positions: a 2,000-step plan takes milliseconds.)"""
+        bit = {s.name: 1 << i for i, s in enumerate(self.steps)}
         dags = {d.name: d for d in self.dags}
-        below: dict[str, frozenset[str]] = {}
+        below: dict[str, int] = {}
 
-        def steps_under(task: DagTask) -> frozenset[str]:
+        def steps_under(task: DagTask) -> int:
             if task.step is not None:
-                return frozenset({task.step})
+                return bit[task.step]
             assert task.dag is not None
             if task.dag not in below:
-                below[task.dag] = frozenset().union(*(steps_under(t) for t in dags[task.dag].tasks))
+                mask = 0
+                for inner in dags[task.dag].tasks:
+                    mask |= steps_under(inner)
+                below[task.dag] = mask
             return below[task.dag]
 
-        direct: dict[str, set[str]] = {s.name: set() for s in self.steps}
+        direct = dict.fromkeys(bit, 0)
 
-        def visit(level: DagLevel, inherited: frozenset[str]) -> None:
+        def visit(level: DagLevel, inherited: int) -> None:
             tasks = {t.name: t for t in level.tasks}
             for task in level.tasks:
-                before = inherited.union(*(steps_under(tasks[d]) for d in task.depends))
+                before = inherited
+                for dependency in task.depends:
+                    before |= steps_under(tasks[dependency])
                 if task.step is not None:
                     direct[task.step] |= before
                 else:
                     assert task.dag is not None
                     visit(dags[task.dag], before)
 
-        visit(self.root, frozenset())
-        closure: dict[str, frozenset[str]] = {}
-        for name in topological_order(direct):  # what a step waits for is settled first
-            found = set(direct[name])
-            for before in direct[name]:
-                found |= closure[before]
-            closure[name] = frozenset(found)
-        return closure
+        visit(self.root, 0)
+        names = [s.name for s in self.steps]
+        parents = {n: [m for k, m in enumerate(names) if direct[n] >> k & 1] for n in names}
+        closure: dict[str, int] = {}
+        for name in topological_order(parents):  # what a step waits for is settled first
+            mask = direct[name]
+            for before in parents[name]:
+                mask |= closure[before]
+            closure[name] = mask
+        return {n: frozenset(m for k, m in enumerate(names) if closure[n] >> k & 1) for n in names}
 
 
 # --------------------------------------------------------------------------- building

@@ -31,12 +31,7 @@ class StepError(Exception):
 
 def runtime_params(pairs: Sequence[str]) -> dict[str, Any]:
     """``key=value`` pairs parsed exactly like ``kedro run --params``."""
-    from omegaconf import OmegaConf
-
-    if not pairs:
-        return {}
-    container = OmegaConf.to_container(OmegaConf.from_dotlist(list(pairs)))
-    return dict(container)  # type: ignore[arg-type]
+    return contract.parse_params(pairs)
 
 
 def workflow_version(created: str | None, run_id: str) -> str | None:
