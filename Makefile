@@ -25,10 +25,13 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install  ## print start-up, throughput and local-mode ratios
+bench: install  ## print start-up, throughput, local-mode, compile and grouping ratios
+	$(BIN)/uv pip install --quiet --python $(BIN)/python 'kedro-airflow>=0.11,<0.12'  # compared against; benchmark only
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_store.py
 	$(BIN)/python benchmarks/bench_local.py
+	$(BIN)/python benchmarks/bench_compile.py
+	$(BIN)/python benchmarks/bench_grouping.py
 
 docs: install  ## regenerate docs/configuration.md from the config model
 	$(BIN)/python -m kedro_argo.docgen docs/configuration.md
