@@ -23,7 +23,7 @@ dependency order without running anything.
 Usage::
 
     with StubArgoServer(executor=fail_task("train")) as server:
-        client = server.client()                  # ArgoClient for it (timeouts/backoff short)
+        client = server.client()                  # ArgoClient for it (short backoff)
         server.fail(503, times=2, method="GET")   # fault injection
         ...
         server.requests                           # RecordedRequest list (no token value)
@@ -41,6 +41,7 @@ import copy
 import functools
 import importlib.util
 import json
+import logging
 import os
 import queue
 import random
@@ -66,6 +67,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 DEFAULT_TOKEN = "stub-argo-token-7f3a9c"
+#: Seconds before a wait for the stand-in (a request, a phase, idle executors) gives up: a hang
+#: guard only, never a measure of speed, so generous for a busy machine.
+HANG_GUARD_S = 300.0
 DEFAULT_NAMESPACE = "argo"
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
 KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
@@ -114,11 +118,30 @@ def load_validator() -> Any | None:
             except Exception:  # missing jsonschema etc.
                 sys.modules.pop(name, None)
                 continue
+            # cel-python logs every evaluation step at DEBUG: under a test capturing DEBUG
+            # records (test_secrets.py) that made each validation many times slower.
+            logging.getLogger("celpy").setLevel(logging.WARNING)
             return module
     return None
 
 
 _VALIDATE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def warm_validator() -> None:
+    """Load the validator and build its per-kind schema and CEL caches now, once per process,
+    so that no request pays for it (a client would count it against its timeout)."""
+    workflow_spec = {
+        "entrypoint": "main",
+        "templates": [{"name": "main", "container": {"image": "busybox"}}],
+    }
+    for kind in KINDS:
+        spec: dict[str, Any] = dict(workflow_spec)
+        if kind == "CronWorkflow":
+            spec = {"schedules": ["0 * * * *"], "workflowSpec": workflow_spec}
+        doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": kind, "metadata": {"name": "warm-up"}}
+        first_error({**doc, "spec": spec}, {})
 
 
 def first_error(doc: dict, registry: Mapping[tuple, dict], *, submit: bool = False) -> str | None:
@@ -382,6 +405,19 @@ class WorkflowUpdater:
     def shutdown(self) -> str | None:
         return (self.workflow().get("spec") or {}).get("shutdown") or None
 
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (a pod's run time), or less: until a stop or terminate request for
+        this workflow, or until the server stops."""
+        server = self.server
+        end = time.monotonic() + seconds
+        with server._lock:
+            while not server.stopping:
+                wf = server._objects["Workflow"].get(self.namespace, {}).get(self.name)
+                left = end - time.monotonic()
+                if wf is None or (wf.get("spec") or {}).get("shutdown") or left <= 0:
+                    return
+                server._changed.wait(left)
+
 
 Executor = Callable[[dict, WorkflowUpdater], None]
 
@@ -546,7 +582,7 @@ class _DagRun:
             )
             self.update.log(pod, [f"stub: {base['displayName']} started", f"stub: {cmd}".rstrip()])
         if self.ex.delay:
-            time.sleep(self.ex.delay)
+            self.update.sleep(self.ex.delay)
         failed = base["displayName"] in self.ex.fail or base["templateName"] in self.ex.fail
         phase = "Failed" if failed else "Succeeded"
         self.pods_done += 1
@@ -951,9 +987,14 @@ class StubArgoServer:
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.stopping = False
+        self._stopped = threading.Event()
 
     # -- lifecycle
     def start(self) -> StubArgoServer:
+        """Listen, and return once ready: the socket accepts connections (they queue until
+        the serving thread takes them) and the validator is loaded and warm."""
+        if self.validate:
+            warm_validator()
         httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         httpd.stub = self
         if self.tls:
@@ -968,6 +1009,7 @@ class StubArgoServer:
         return self
 
     def stop(self) -> None:
+        self._stopped.set()  # ends injected delays at once
         with self._lock:
             self.stopping = True
             for w in self._watchers:
@@ -1016,13 +1058,14 @@ class StubArgoServer:
     def client(
         self, *, namespace: str | None = None, env: Mapping[str, str] | None = None, **kwargs: Any
     ):
-        """An ``ArgoClient`` for this server (short timeout and backoff unless given)."""
+        """An ``ArgoClient`` for this server: short backoff; the request timeout is only a hang
+        guard (:data:`HANG_GUARD_S`) unless given."""
         from kedro_argo.server.client import ArgoClient, ConnectionSettings
 
         settings = ConnectionSettings.from_env(dict(self.env(), **(env or {})), namespace=namespace)
-        kwargs.setdefault("timeout", 5.0)
+        kwargs.setdefault("timeout", HANG_GUARD_S)
         kwargs.setdefault("backoff", 0.01)
-        kwargs.setdefault("stream_timeout", 5.0)
+        kwargs.setdefault("stream_timeout", HANG_GUARD_S)  # silence never forces a re-check
         kwargs.setdefault("trust_env", False)  # no proxy between the tests and 127.0.0.1
         return ArgoClient(settings, **kwargs)
 
@@ -1053,7 +1096,8 @@ class StubArgoServer:
     def delay(
         self, seconds: float, times: int = 1, *, method: str | None = None, path: str | None = None
     ) -> Fault:
-        """Sleep before answering the next ``times`` matching requests."""
+        """Wait ``seconds`` before answering the next ``times`` matching requests (a slow
+        server; cut short when the server stops)."""
         return self._add_fault(Fault("delay", times, method, path, seconds=seconds))
 
     def _add_fault(self, fault: Fault) -> Fault:
@@ -1144,7 +1188,21 @@ class StubArgoServer:
             bucket.extend((pod, container, str(line)) for line in lines)
             self._changed.notify_all()
 
-    def wait_idle(self, timeout: float = 10.0) -> None:
+    def wait_for_watcher(
+        self, name: str, timeout: float = HANG_GUARD_S, namespace: str | None = None
+    ) -> None:
+        """Block until a workflow-events stream watching workflow ``name`` is open (so an
+        event about it now reaches the watcher)."""
+        ns = namespace or self.default_namespace
+        end = time.monotonic() + timeout
+        with self._lock:
+            while not any(w.namespace == ns and w.name == name for w in self._watchers):
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"nobody watches workflow {name} after {timeout} s")
+                self._changed.wait(left)
+
+    def wait_idle(self, timeout: float = HANG_GUARD_S) -> None:
         """Wait for all executor threads to finish."""
         end = time.monotonic() + timeout
         for t in list(self._threads.values()):
@@ -1156,7 +1214,7 @@ class StubArgoServer:
         self,
         name: str,
         phases: Iterable[str] = FINAL_PHASES,
-        timeout: float = 10.0,
+        timeout: float = HANG_GUARD_S,
         namespace: str | None = None,
     ) -> dict:
         """Block until the stored workflow reaches one of ``phases``; return it."""
@@ -1334,7 +1392,7 @@ class StubArgoServer:
             if fault is not None and fault.times > 0:
                 fault.times -= 1
         for f in delays:
-            time.sleep(f.seconds)
+            self._stopped.wait(f.seconds)  # a slow server; answers early only when stopping
         if fault is not None and fault.kind == "drop":
             raise _Drop()
         if fault is not None and fault.kind == "status":
@@ -1682,6 +1740,7 @@ class StubArgoServer:
             if self.stopping:
                 raise HttpError(503, 14, "stub: stopping")
             self._watchers.append(watcher)
+            self._changed.notify_all()  # see wait_for_watcher()
             if initial:
                 for obj in self._objects["Workflow"].get(ns, {}).values():
                     if watcher.wants(obj):
@@ -1770,7 +1829,7 @@ def argo_server() -> Iterator[StubArgoServer]:
 
 @pytest.fixture
 def argo_client(argo_server: StubArgoServer):
-    """An ``ArgoClient`` for ``argo_server`` (5 s timeout, 10 ms backoff)."""
+    """An ``ArgoClient`` for ``argo_server`` (10 ms backoff; timeouts only as hang guards)."""
     client = argo_server.client()
     yield client
     client.close()

@@ -31,7 +31,9 @@ DUMMY_AWS_ACCESS_KEY_ID = "AKIAKEDROARGOTESTKEY"
 DUMMY_AWS_SECRET_ACCESS_KEY = "kedro-argo-dummy-secret-9c41e07b"
 DUMMY_AWS_SESSION_TOKEN = "kedro-argo-dummy-session-token-3d2a"
 
-_READY_TIMEOUT_S = 15.0
+#: How long a server may take to answer its first request: a hang guard only (readiness is
+#: what is waited for), generous for a busy machine.
+_READY_TIMEOUT_S = 120.0
 # urllib honours HTTP(S)_PROXY; loopback checks must never go through a proxy.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

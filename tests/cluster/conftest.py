@@ -2,7 +2,8 @@
 
 The stand-in (``tests/argo_server.py``) is started per test with a distinctive token and no
 executor: a test that wants its workflows to run sets ``argo_server.executor`` (see
-``local_executor.py``). ``argo_env`` points the ``ARGO_*`` variables at it.
+``local_executor.py``). ``argo_env`` points the ``ARGO_*`` variables at it. The in-process
+CLI's requests to it time out only after :data:`~tests.argo_server.HANG_GUARD_S`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ..argo_server import StubArgoServer, argo_client, argo_env
+from ..argo_server import HANG_GUARD_S, StubArgoServer, argo_client, argo_env
 from .helpers import TOKEN, Cli, copy_project, prepare_env
 
 __all__ = ["argo_client", "argo_env"]
@@ -29,6 +30,22 @@ def argo_server() -> Iterator[StubArgoServer]:
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs before any other fixture of a test: nothing from the caller's shell leaks in."""
     prepare_env(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def _cli_waits_for_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's client gives a server 30 s per request, right for a real Argo Server; the
+    stand-in shares this process, and the machine, with the test: there the timeout is only a
+    hang guard, and a busy machine must not trip it."""
+    from kedro_argo.server import status
+
+    make_client = status.make_client
+
+    def patient(config, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("timeout", HANG_GUARD_S)
+        return make_client(config, **kwargs)
+
+    monkeypatch.setattr(status, "make_client", patient)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from ..argo_server import StubArgoServer
+from ..argo_server import HANG_GUARD_S, StubArgoServer
 from ..sample_project import KEDRO, base_env, copy_project, update_config
 from .local_executor import LocalModeExecutor, write_step_shim
 
@@ -183,7 +183,7 @@ def run_kedro(
         env=full,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=HANG_GUARD_S,  # a hang guard: Kedro's CLI starts slowly on a busy machine
         check=False,
     )
 

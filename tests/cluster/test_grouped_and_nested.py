@@ -42,8 +42,6 @@ from .helpers import (
     use_local_mode,
 )
 
-#: A hang guard only: the runs take seconds.
-RUN_TIMEOUT = 600.0
 ACTIVE = tuple(
     f"active_modelling_pipeline.{n}"
     for n in ("split_data_node", "train_model_node", "evaluate_model_node")
@@ -66,8 +64,8 @@ def _wide_tables(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def finish(server: StubArgoServer, project: Path, name: str) -> Finished:
-    server.wait_for_phase(name, timeout=RUN_TIMEOUT)
-    server.wait_idle(timeout=RUN_TIMEOUT)
+    server.wait_for_phase(name)
+    server.wait_idle()
     workflow = server.get("Workflow", name)
     assert workflow is not None
     return Finished(server, project, name, workflow)
@@ -145,7 +143,7 @@ def nested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Finished]:
     with StubArgoServer(token=TOKEN, executor=None) as server:
         project = copy_project(tmp_path_factory.mktemp("nested") / "spaceflights")
         use_local_mode(server, project, shim=True, fail=["gamma.node_3"])
-        with server.client(timeout=RUN_TIMEOUT) as client:
+        with server.client() as client:
             name = client.create_workflow(manifest)["metadata"]["name"]
         yield finish(server, project, name)
 

@@ -10,7 +10,10 @@ import copy
 import importlib.util
 import io
 import os
+import select
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,14 +110,41 @@ MARK = (
     "open(os.path.join(d,n+'.end'),'w').write(repr(time.time()))\n"
 )
 
-# Register in $MARKS/running for 0.3 s, recording the most runners seen at once.
+#: Seconds a test or a step program waits for a state before giving up: a hang guard only.
+HANG_GUARD_S = 120.0
+
+# Record start and end wall-clock times (as MARK) around waiting until file argv[2] exists and
+# contains argv[3] (a state another step or the test reaches), or HANG_GUARD_S passed.
+AWAIT = (
+    "import os,sys,time\n"
+    "d,n,path,text=os.environ['MARKS'],sys.argv[1],sys.argv[2],sys.argv[3]\n"
+    "open(os.path.join(d,n+'.start'),'w').write(repr(time.time()))\n"
+    f"give_up=time.time()+{HANG_GUARD_S}\n"
+    "while time.time()<give_up:\n"
+    "    try:\n"
+    "        if text in open(path,errors='replace').read(): break\n"
+    "    except OSError: pass\n"
+    "    time.sleep(0.01)\n"
+    "open(os.path.join(d,n+'.end'),'w').write(repr(time.time()))\n"
+)
+
+# Register in $MARKS/running, wait until argv[2] runners are registered at once (or one of them
+# saw that: $MARKS/limit-reached), stay 0.3 s more, and record the most runners seen at once.
+# Waiting for the limit to be reached makes reaching it independent of start-up times.
 CONCURRENCY = (
     "import os,sys,time\n"
-    "d=os.path.join(os.environ['MARKS'],'running');os.makedirs(d,exist_ok=True)\n"
-    "me=os.path.join(d,sys.argv[1]);open(me,'w').close();m=0;t=time.time()+0.3\n"
+    "m_dir=os.environ['MARKS'];d=os.path.join(m_dir,'running');os.makedirs(d,exist_ok=True)\n"
+    "n,want=sys.argv[1],int(sys.argv[2]);reached=os.path.join(m_dir,'limit-reached')\n"
+    "me=os.path.join(d,n);open(me,'w').close();m=0\n"
+    f"give_up=time.time()+{HANG_GUARD_S}\n"
+    "while not os.path.exists(reached) and time.time()<give_up:\n"
+    "    m=max(m,len(os.listdir(d)))\n"
+    "    if m>=want: open(reached,'w').close()\n"
+    "    else: time.sleep(0.01)\n"
+    "t=time.time()+0.3\n"
     "while time.time()<t:\n"
     "    m=max(m,len(os.listdir(d)));time.sleep(0.01)\n"
-    "os.remove(me);open(os.path.join(os.environ['MARKS'],sys.argv[1]+'.max'),'w').write(str(m))\n"
+    "os.remove(me);open(os.path.join(m_dir,n+'.max'),'w').write(str(m))\n"
 )
 
 # Fail (exit 1) on the first argv[2] calls, then succeed; log each call's start time.
@@ -127,13 +157,14 @@ FLAKY = (
     "sys.exit(1 if n<int(sys.argv[2]) else 0)\n"
 )
 
-# Start a grandchild (pid in $MARKS/<name>.pid), then both sleep 30 s.
-SPAWN_AND_SLEEP = (
-    "import os,subprocess,sys,time\n"
-    "c=subprocess.Popen([sys.executable,'-S','-c','import time; time.sleep(30)'])\n"
-    "open(os.path.join(os.environ['MARKS'],sys.argv[1]+'.pid'),'a').write(str(c.pid)+'\\n')\n"
-    "time.sleep(30)\n"
-)
+
+def spawn_and_sleep(name: str) -> dict[str, Any]:
+    """A container (a shell) starting a grandchild that sleeps 600 s (its pid appended to
+    $MARKS/<name>.pid), then waiting for it. A shell starts in about a millisecond, so even
+    a short timeout finds the grandchild started."""
+    script = '"$2" -S -c "import time; time.sleep(600)" &\necho $! >> "$MARKS/$1.pid"\nwait\n'
+    return {"command": ["sh", "-c", script, "sh", name, sys.executable]}
+
 
 # Write argv[2:] and the environment as JSON to $MARKS/<name>.json.
 DUMP = (
@@ -161,6 +192,31 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = HANG_GUARD_S) -> None:
+    """Poll ``condition`` until it holds; fail saying ``what`` did not happen after
+    ``timeout`` seconds (a hang guard: the state is what is waited for)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout:g} s")
+        time.sleep(0.02)
+
+
+def wait_for_exit(pid: int, what: str, timeout: float = HANG_GUARD_S) -> None:
+    """Wait until process ``pid`` has ended (a zombie counts); fail after ``timeout``."""
+    try:
+        fd = os.pidfd_open(pid)  # Linux: readable once the process has ended
+    except (AttributeError, OSError):  # already gone, or no pidfd here: poll
+        wait_until(lambda: not pid_alive(pid), what, timeout)
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if pid_alive(pid):
+        pytest.fail(f"{what} did not happen within {timeout:g} s")
 
 
 @dataclass
@@ -191,8 +247,9 @@ def run_local(manifest: dict[str, Any], tmp_path: Path, **kwargs: Any) -> Run:
     return Run(result, marks, out.getvalue())
 
 
-# Start a grandchild that notes a SIGTERM in $MARKS/<name>.term, then both sleep 30 s. On
-# SIGTERM the parent waits for the grandchild (a pod's end would kill it at once otherwise).
+# Start a grandchild that notes a SIGTERM in $MARKS/<name>.term (and $MARKS/<name>.term.ready
+# once it listens), then both sleep 600 s. On SIGTERM the parent (listening before it starts
+# the grandchild) waits for the grandchild: a pod's end would kill it at once otherwise.
 GRANDCHILD_NOTES_SIGTERM = (
     "import os,signal,subprocess,sys,time\n"
     "code=('import os,signal,sys,time\\n'\n"
@@ -200,16 +257,17 @@ GRANDCHILD_NOTES_SIGTERM = (
     "      '    open(sys.argv[1],\"w\").close(); sys.exit(0)\\n'\n"
     "      'signal.signal(signal.SIGTERM,h)\\n'\n"
     '      \'open(sys.argv[1]+".ready","w").close()\\n\'\n'
-    "      'time.sleep(30)\\n')\n"
+    "      'time.sleep(600)\\n')\n"
     "p=os.path.join(os.environ['MARKS'],sys.argv[1]+'.term')\n"
+    "c=None\n"
+    "signal.signal(signal.SIGTERM,lambda *a:(c and c.wait(),sys.exit(143)))\n"
     "c=subprocess.Popen([sys.executable,'-S','-c',code,p])\n"
-    "signal.signal(signal.SIGTERM,lambda *a:(c.wait(),sys.exit(143)))\n"
-    "time.sleep(30)\n"
+    "time.sleep(600)\n"
 )
 
-# Leave a grandchild sleeping 30 s in the background (pid in $MARKS/<name>.pid), exit 0.
+# Leave a grandchild sleeping 600 s in the background (pid in $MARKS/<name>.pid), exit 0.
 LEAVE_BACKGROUND = (
     "import os,subprocess,sys\n"
-    "c=subprocess.Popen([sys.executable,'-S','-c','import time; time.sleep(30)'])\n"
+    "c=subprocess.Popen([sys.executable,'-S','-c','import time; time.sleep(600)'])\n"
     "open(os.path.join(os.environ['MARKS'],sys.argv[1]+'.pid'),'w').write(str(c.pid))\n"
 )

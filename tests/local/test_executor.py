@@ -6,7 +6,6 @@ on outcomes and orderings, never on precise durations.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -27,19 +26,22 @@ from kedro_argo.local import (
 )
 
 from .helpers import (
+    AWAIT,
     CONCURRENCY,
     DUMP,
     FLAKY,
     GRANDCHILD_NOTES_SIGTERM,
+    HANG_GUARD_S,
     LEAVE_BACKGROUND,
     MARK,
-    SPAWN_AND_SLEEP,
     assert_valid,
     container_template,
-    pid_alive,
     py,
     run_local,
+    spawn_and_sleep,
     times,
+    wait_for_exit,
+    wait_until,
     workflow,
 )
 
@@ -53,8 +55,18 @@ MARK_TEMPLATE = {
 
 CONC_TEMPLATE = {
     "name": "conc",
-    "inputs": {"parameters": [{"name": "id"}]},
-    "container": py(CONCURRENCY, "{{inputs.parameters.id}}"),
+    "inputs": {"parameters": [{"name": "id"}, {"name": "want", "default": "1"}]},
+    "container": py(CONCURRENCY, "{{inputs.parameters.id}}", "{{inputs.parameters.want}}"),
+}
+AWAIT_TEMPLATE = {  # marks like MARK_TEMPLATE, around waiting for <text> in <file>
+    "name": "await",
+    "inputs": {"parameters": [{"name": "id"}, {"name": "file"}, {"name": "text"}]},
+    "container": py(
+        AWAIT,
+        "{{inputs.parameters.id}}",
+        "{{inputs.parameters.file}}",
+        "{{inputs.parameters.text}}",
+    ),
 }
 
 
@@ -63,19 +75,29 @@ def mark_task(name: str, sleep: str = "0", **task: object) -> dict[str, object]:
     return {"name": name, "template": "mark", "arguments": {"parameters": params}, **task}
 
 
+def await_task(name: str, file: Path, text: str = "", **task: object) -> dict[str, object]:
+    """A task that runs until ``file`` holds ``text`` (a state, not a duration)."""
+    params = [
+        {"name": "id", "value": name},
+        {"name": "file", "value": str(file)},
+        {"name": "text", "value": text},
+    ]
+    return {"name": name, "template": "await", "arguments": {"parameters": params}, **task}
+
+
 # --------------------------------------------------------------------------- order
 
 
 def test_a_task_starts_only_after_its_parents_finished(tmp_path: Path) -> None:
     tasks = [
-        mark_task("a", "0.15"),
+        await_task("a", tmp_path / "marks" / "lone.start"),  # runs until "lone" started
         mark_task("b", "0.1", depends="a"),
         mark_task("c", "0.15", depends="a"),
         mark_task("d", depends="b && c"),
         mark_task("e", depends="(d)"),
         mark_task("lone", "0.1"),
     ]
-    run = run_local(workflow(tasks, [MARK_TEMPLATE], parallelism=4), tmp_path)
+    run = run_local(workflow(tasks, [MARK_TEMPLATE, AWAIT_TEMPLATE], parallelism=4), tmp_path)
     assert run.result.phase is WorkflowPhase.SUCCEEDED, run.output
     assert [s.name for s in run.result.steps] == ["a", "b", "c", "d", "e", "lone"]
     assert all(s.phase is StepPhase.SUCCEEDED and s.attempts == 1 for s in run.result.steps)
@@ -152,7 +174,12 @@ def test_parallelism_caps_concurrent_steps(
         {
             "name": f"t{i}",
             "template": "conc",
-            "arguments": {"parameters": [{"name": "id", "value": f"t{i}"}]},
+            "arguments": {  # each waits until `expected` run at once, then looks for more
+                "parameters": [
+                    {"name": "id", "value": f"t{i}"},
+                    {"name": "want", "value": str(expected)},
+                ]
+            },
         }
         for i in range(4)
     ]
@@ -243,7 +270,7 @@ def test_retry_limit_counts_retries_after_the_first_attempt(tmp_path: Path, poli
 
 
 def test_backoff_cap_and_max_duration(tmp_path: Path) -> None:
-    capped = {"limit": "2", "backoff": {"duration": "100ms", "factor": "10", "cap": "150ms"}}
+    capped = {"limit": "2", "backoff": {"duration": "100ms", "factor": "600", "cap": "150ms"}}
     bounded = {"limit": "5", "backoff": {"duration": "1s", "maxDuration": "300ms"}}
     manifest = workflow(
         [{"name": "capped", "template": "flaky"}, {"name": "bounded", "template": "bounded"}],
@@ -256,7 +283,7 @@ def test_backoff_cap_and_max_duration(tmp_path: Path) -> None:
     run = run_local(manifest, tmp_path)
     starts = [float(t) for t in (run.marks / "flaky.times").read_text().split()]
     assert len(starts) == 3
-    assert 0.15 <= starts[2] - starts[1] < 0.9  # 150ms cap, not 100ms * 10
+    assert 0.15 <= starts[2] - starts[1] < 30  # the 150ms cap, not 100ms * 600
     bounded_step = run.result.step("bounded")
     assert bounded_step.attempts == 1  # a 1s backoff would end past maxDuration
     assert "maxDuration" in bounded_step.message
@@ -299,12 +326,16 @@ def test_a_failure_omits_downstream_lets_siblings_finish_and_runs_the_exit_handl
         {"name": "b", "template": "boom", "depends": "a"},
         mark_task("c", depends="b"),
         mark_task("e", depends="c"),
-        mark_task("d", "0.5", depends="a"),  # running when b fails
+        # running until b's failure is recorded: still running when b fails
+        await_task("d", tmp_path / "logs" / "b.log", "===== attempt 1 Failed", depends="a"),
         mark_task("f", depends="d"),  # would start after b failed
     ]
     boom = container_template("boom", "import sys; print('boom'); sys.exit(3)")
     manifest = workflow(
-        tasks, [MARK_TEMPLATE, boom, EXIT_HANDLER], parallelism=4, onExit="exit-handler"
+        tasks,
+        [MARK_TEMPLATE, AWAIT_TEMPLATE, boom, EXIT_HANDLER],
+        parallelism=4,
+        onExit="exit-handler",
     )
     manifest["spec"]["templates"][0]["dag"]["failFast"] = fail_fast
     run = run_local(manifest, tmp_path)
@@ -357,7 +388,7 @@ def test_timeout_kills_the_process_group_and_counts_as_a_failed_attempt(tmp_path
         "name": "sleepy",
         "timeout": "300ms",
         "retryStrategy": {"limit": "1"},
-        "container": py(SPAWN_AND_SLEEP, "sleepy"),
+        "container": spawn_and_sleep("sleepy"),
     }
     started = time.monotonic()
     run = run_local(
@@ -365,7 +396,7 @@ def test_timeout_kills_the_process_group_and_counts_as_a_failed_attempt(tmp_path
         tmp_path,
         termination_grace=1.0,
     )
-    assert time.monotonic() - started < 10  # not 30 s
+    assert time.monotonic() - started < HANG_GUARD_S  # killed: its grandchild sleeps 600 s
     step = run.result.step("s")
     assert run.result.phase is WorkflowPhase.FAILED
     assert (step.phase, step.attempts) == (StepPhase.FAILED, 2)
@@ -373,28 +404,41 @@ def test_timeout_kills_the_process_group_and_counts_as_a_failed_attempt(tmp_path
     assert step.exit_code == 128 + 15  # SIGTERM
     pids = [int(p) for p in (run.marks / "sleepy.pid").read_text().split()]
     assert len(pids) == 2
-    deadline = time.monotonic() + 2
-    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(pid_alive(p) for p in pids), "grandchildren survived the kill"
+    for pid in pids:
+        wait_for_exit(pid, "the grandchild's end (the kill of its process group)")
+
+
+class StopTheRun(Exception):
+    """Raised by an on_progress callback: local mode stops every step, as on Ctrl-C."""
 
 
 @posix_only
 def test_stopping_a_step_signals_its_whole_process_group(tmp_path: Path) -> None:
     # Argo's executor forwards SIGTERM to the main process's group: grandchildren see it too.
-    template = {
-        "name": "sleepy",
-        "timeout": "500ms",
-        "container": py(GRANDCHILD_NOTES_SIGTERM, "g"),
-    }
-    run = run_local(
-        workflow([{"name": "s", "template": "sleepy"}], [template]),
-        tmp_path,
-        termination_grace=2.0,
-    )
-    assert run.result.step("s").phase is StepPhase.FAILED
-    assert (run.marks / "g.term.ready").exists(), "grandchild did not start in time"
-    assert (run.marks / "g.term").exists(), "the grandchild never received SIGTERM"
+    # The run is stopped (as Ctrl-C would) once the grandchild listens for SIGTERM.
+    template = {"name": "sleepy", "container": py(GRANDCHILD_NOTES_SIGTERM, "g")}
+    manifest = assert_valid(workflow([{"name": "s", "template": "sleepy"}], [template]))
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    ready = marks / "g.term.ready"
+
+    def stop_once_listening(records) -> None:  # type: ignore[no-untyped-def]
+        if any(r.phase is StepPhase.RUNNING for r in records):
+            wait_until(ready.exists, "the grandchild's start")
+            raise StopTheRun
+
+    with pytest.raises(StopTheRun):
+        run_workflow(
+            manifest,
+            project_path=tmp_path,
+            log_dir=tmp_path / "logs",
+            summary=False,
+            progress=False,
+            extra_env={"MARKS": str(marks)},
+            termination_grace=HANG_GUARD_S,  # it ends on SIGTERM: no SIGKILL may cut it short
+            on_progress=stop_once_listening,
+        )
+    assert (marks / "g.term").exists(), "the grandchild never received SIGTERM"
 
 
 @posix_only
@@ -403,21 +447,18 @@ def test_what_a_finished_step_leaves_running_is_killed(tmp_path: Path) -> None:
     run = run_local(workflow([{"name": "s", "template": "leaver"}], [template]), tmp_path)
     assert run.result.phase is WorkflowPhase.SUCCEEDED
     pid = int((run.marks / "bg.pid").read_text())
-    deadline = time.monotonic() + 2
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not pid_alive(pid), "a process left behind by a finished step survived"
+    wait_for_exit(pid, "the end of what the step left behind (it sleeps 600 s)")
 
 
 def test_template_active_deadline_seconds_kills_the_step(tmp_path: Path) -> None:
     template = {
         "name": "sleepy",
         "activeDeadlineSeconds": 1,
-        "container": py("import time; time.sleep(30)"),
+        "container": py("import time; time.sleep(600)"),
     }
     started = time.monotonic()
     run = run_local(workflow([{"name": "s", "template": "sleepy"}], [template]), tmp_path)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < HANG_GUARD_S  # not 600 s
     step = run.result.step("s")
     assert step.phase is StepPhase.FAILED
     assert "activeDeadlineSeconds" in step.message
@@ -427,11 +468,11 @@ def test_workflow_deadline_stops_everything_then_runs_the_exit_handler(tmp_path:
     sleepy = {
         "name": "sleepy",
         "retryStrategy": {"limit": "3"},
-        "container": py("import time; time.sleep(30)"),
+        "container": py("import time; time.sleep(600)"),
     }
     waiting = {  # fails at once, then sits in a long backoff when the deadline passes
         "name": "flaky",
-        "retryStrategy": {"limit": "3", "backoff": {"duration": "20s"}},
+        "retryStrategy": {"limit": "3", "backoff": {"duration": "600s"}},
         "container": py(FLAKY, "w", "9"),
     }
     tasks = [
@@ -448,7 +489,7 @@ def test_workflow_deadline_stops_everything_then_runs_the_exit_handler(tmp_path:
     )
     started = time.monotonic()
     run = run_local(manifest, tmp_path)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < HANG_GUARD_S  # not the 600 s sleep or backoff
     assert run.result.phase is WorkflowPhase.FAILED
     assert "activeDeadlineSeconds" in run.result.message
     s = run.result.step("s")
@@ -625,13 +666,15 @@ def test_logs_are_written_and_a_failed_steps_tail_is_reported(tmp_path: Path) ->
 
 
 def test_live_progress_on_a_terminal(tmp_path: Path) -> None:
-    out = io.StringIO()
-    console = Console(file=out, force_terminal=True, width=120, height=20)
-    run = run_local(
-        workflow([mark_task("a", "0.6")], [MARK_TEMPLATE]), tmp_path, console=console, progress=None
-    )
+    screen = tmp_path / "screen.txt"
+    with screen.open("w") as out:
+        console = Console(file=out, force_terminal=True, width=120, height=20)
+        # "a" runs until the live table showed it running
+        manifest = workflow([await_task("a", screen, "running")], [AWAIT_TEMPLATE])
+        run = run_local(manifest, tmp_path, console=console, progress=None)
     assert run.result.phase is WorkflowPhase.SUCCEEDED
-    text = out.getvalue()
+    assert run.result.step("a").duration < HANG_GUARD_S  # it saw the table, did not give up
+    text = screen.read_text()
     assert "running" in text  # the live table was drawn while "a" ran
     assert "Succeeded" in text  # then the summary
 

@@ -734,7 +734,7 @@ def _kill_writer_mid_write(code: str, tmp_path: Path, *args: str) -> None:
                 pytest.fail("the writer never reached its stall point")
             time.sleep(0.02)
         child.send_signal(signal.SIGKILL)
-        assert child.wait(timeout=10) == -signal.SIGKILL
+        assert child.wait(timeout=CHILD_TIMEOUT_S) == -signal.SIGKILL
     finally:
         if child.poll() is None:
             child.kill()
