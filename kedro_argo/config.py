@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -504,6 +504,23 @@ def resolve_node_settings(nodes: NodesConfig, node_name: str, tags: Iterable[str
     levels += [settings for tag, settings in nodes.tags.items() if tag in node_tags]
     levels.append(nodes.names.get(node_name))
     return merge_node_settings(*levels)
+
+
+def settings_resolver(nodes: NodesConfig) -> Callable[[str, Iterable[str]], NodeSettings]:
+    """:func:`resolve_node_settings` for many nodes: nodes with the same matching tags and no
+    settings of their own share one result (and one object), computed once."""
+    cache: dict[tuple[str, ...], NodeSettings] = {}
+
+    def resolve(node_name: str, tags: Iterable[str]) -> NodeSettings:
+        if node_name in nodes.names:
+            return resolve_node_settings(nodes, node_name, tags)
+        node_tags = set(tags)
+        key = tuple(tag for tag in nodes.tags if tag in node_tags)
+        if key not in cache:
+            cache[key] = resolve_node_settings(nodes, node_name, key)
+        return cache[key]
+
+    return resolve
 
 
 # --------------------------------------------------------------------------- groups of nodes

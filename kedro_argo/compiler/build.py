@@ -6,7 +6,9 @@ so every path to a cluster goes through the same grouping, planning and checks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import gc
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from kedro_argo.config import (
     merge_group_settings,
     parse_group_by,
     resolve_node_settings,
+    settings_resolver,
 )
 from kedro_argo.cron import check_cron, check_timezone
 from kedro_argo.errors import CompileError, ConfigError
@@ -64,6 +67,24 @@ def build_manifest(request: BuildRequest) -> Built:
 
 def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:
     """Pure part of :func:`build_manifest` (tests feed it hand-made facts)."""
+    with _garbage_collector_paused():
+        return _build(facts, request)
+
+
+@contextlib.contextmanager
+def _garbage_collector_paused() -> Iterator[None]:
+    """Planning makes many small objects that all live until the manifest is written; the
+    cyclic collector would scan them again and again (40% of a 10,000-node build)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
     config = with_schedule(facts.config, cron=request.cron, timezone=request.timezone)
     if request.kind == "cron" and config.schedule.cron:
         check_cron(config.schedule.cron)
@@ -72,10 +93,8 @@ def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:
     check_config_references(facts, config)
     grouping = choose_grouping(request.group_by, config)
     groups = group_nodes(facts.nodes, grouping, in_memory=facts.exchanged_datasets)
-    settings = {
-        n.name: resolve_node_settings(config.nodes, n.name, facts.node_tags.get(n.name, ()))
-        for n in facts.nodes
-    }
+    resolve = settings_resolver(config.nodes)
+    settings = {n.name: resolve(n.name, facts.node_tags.get(n.name, ())) for n in facts.nodes}
     exit_pipeline = config.workflow.on_exit_pipeline
     plan = build_plan(
         facts.nodes,

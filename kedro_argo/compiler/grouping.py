@@ -39,6 +39,8 @@ def group_nodes(
 ) -> tuple[Group, ...]:
     """Group ``nodes`` (Kedro's topological order) by ``grouping``; groups in a topological
     order of the steps they become. ``in_memory``: datasets that live in process memory."""
+    if grouping.kind == "none":  # a pod per node: nothing to contract, nothing to merge
+        return tuple(Group(node.name, (node.name,)) for node in nodes)
     keys = _keys(nodes, grouping, frozenset(in_memory))
     order: dict[str, list[int]] = {}
     for i, key in enumerate(keys):

@@ -282,9 +282,14 @@ def build_plan(
     }
     profiles: dict[tuple[str, str], list[int]] = {}
     profile_settings: dict[tuple[str, str], NodeSettings] = {}
+    # settings objects are shared by many steps: serialise each once (the entry keeps the
+    # object alive, so its id cannot be reused by another object meanwhile)
+    serialised: dict[int, tuple[NodeSettings, str]] = {}
     for k, (group, _, _, _, _) in enumerate(drafts):
         settings = settings_of(group.nodes)
-        key = (chooser.choose(group.nodes), _settings_key(settings))
+        if id(settings) not in serialised:
+            serialised[id(settings)] = (settings, _settings_key(settings))
+        key = (chooser.choose(group.nodes), serialised[id(settings)][1])
         profiles.setdefault(key, []).append(k)
         profile_settings[key] = settings
     template_names = _template_names(list(profiles), {k: len(v) for k, v in profiles.items()})
