@@ -1,6 +1,6 @@
 """Manifests as text: libyaml's emitter (when present, as in every PyYAML wheel) writes what
 PyYAML's pure-Python one writes, byte for byte, for every manifest we emit (keys never empty;
-libyaml escapes characters beyond the BMP, `"\U0001F680"`, where Python writes them as they
+libyaml escapes characters beyond the BMP, `"\U0001f680"`, where Python writes them as they
 are: both read back the same)."""
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from kedro.pipeline import Pipeline, node
 
-from kedro_argo.gitinfo import commit_id
-from kedro_argo.compiler.project import step_hosts
 from kedro_argo.compiler.build import BuildRequest, build_manifest
+from kedro_argo.compiler.project import step_hosts
+from kedro_argo.gitinfo import commit_id
 from tests.sample_project import base_env, copy_project
 
 
@@ -60,7 +60,8 @@ def argo_config_in_a_fresh_process(project: Path, expression: str) -> str:
     """Kedro caches the project's modules and settings per process: edited copies of the
     sample must be read in a process of their own."""
     code = (
-        "import sys; from pathlib import Path; from kedro_argo.compiler.project import load_argo_config;"
+        "import sys; from pathlib import Path; "
+        "from kedro_argo.compiler.project import load_argo_config;"
         f"print(load_argo_config(Path(sys.argv[1])).{expression})"
     )
     result = subprocess.run(

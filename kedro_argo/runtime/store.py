@@ -507,8 +507,9 @@ class IntermediateDataset(AbstractDataset[Any, Any]):
         return (
             f"{exc} — it is saved by {saved_by} and loaded by {loaded_by} in another pod, so "
             "it must be pickled: keep both nodes in one pod (--group-by memory, or the same "
-            "group. tag with --group-by tag), return picklable data, or declare the dataset in "
-            "the catalog as a file."
+            "group. tag with --group-by tag; an object that cannot be copied either needs a "
+            "catalog entry `type: MemoryDataset, copy_mode: assign`), return picklable data, "
+            "or declare the dataset in the catalog as a file."
         )
 
     def _exists(self) -> bool:
