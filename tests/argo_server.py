@@ -1,6 +1,6 @@
 """A stand-in Argo Server for tests: real HTTP on 127.0.0.1, objects in memory.
 
-Serves the ``/api/v1`` paths kedro-argo uses (see ``/work/shared/notes/argo.md``): workflows
+Serves the ``/api/v1`` paths kedro-argo uses (see ``kedro_argo/server/client.py``): workflows
 (create, lint, submit, get, list, delete, retry, resubmit, stop, terminate, suspend, resume,
 logs), the ``workflow-events`` watch stream (NDJSON, or SSE when asked with
 ``Accept: text/event-stream``), workflow templates and cron workflows (CRUD, lint, suspend,
@@ -98,7 +98,6 @@ def _validator_candidates() -> list[Path]:
     if os.environ.get("ARGO_VALIDATE_PY"):
         out.append(Path(os.environ["ARGO_VALIDATE_PY"]))
     out.append(here.parents[1].parent / "shared" / "argo" / "validate.py")  # ../shared beside
-    out.append(Path("/work/shared/argo/validate.py"))
     return out
 
 
@@ -1357,8 +1356,8 @@ class StubArgoServer:
                     )
 
         thread = threading.Thread(target=run, name=f"stub-executor-{name}", daemon=True)
+        thread.start()  # before it is listed: stop() may join it from another thread at once
         self._threads[(ns, name)] = thread
-        thread.start()
 
     # -- internals: HTTP
     def _handle(self, h: _Handler) -> None:

@@ -3,8 +3,8 @@
 ``tests/conftest.py`` registers these fixtures. Servers are session-scoped and bind loopback
 only; each test gets its own bucket instead of a server reset. The session fixtures also export
 the environment a child process (a simulated Argo step) needs to reach them with no storage
-options, exactly like a pod configured through env vars. See docs in
-``/work/shared/notes/testing-infra.md`` for the measured costs and pitfalls behind the choices.
+options, exactly like a pod configured through env vars. See ``docs/testing.md``
+for the measured costs and pitfalls behind the choices.
 """
 
 from __future__ import annotations
