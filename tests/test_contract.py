@@ -32,6 +32,7 @@ from kedro_argo.contract import (
     read_pod_environment,
     step_arguments,
 )
+from kedro_argo.errors import CompileError
 from kedro_argo.local.variables import Scope, expand_k8s, substitute
 from kedro_argo.runtime.entrypoint import runtime_params
 
@@ -306,7 +307,8 @@ def projects(draw: st.DrawFn) -> tuple[ProjectFacts, str, tuple[str, ...]]:
     keys = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True), unique=True))
     values = draw(st.lists(hostile_texts, min_size=len(keys), max_size=len(keys)))
     runtime = dict(zip(keys, values, strict=True))
-    assume(all("{{" not in v for v in values))
+    assume(all("{{" not in v for v in values))  # refused: Argo would substitute it
+    assume(all("${" not in v for v in values))  # refused: OmegaConf (as kedro run --params)
     env = draw(st.sampled_from([None, "dev", "$(env)", "--env"]))
     grouping = draw(st.sampled_from(["none", "tag", "memory"]))
     registered = {"__default__": frozenset(names), "part": frozenset(names[: len(names) // 2])}
@@ -478,3 +480,10 @@ def test_a_pod_outside_a_workflow_run_is_told_so() -> None:
 def test_pin_versions_must_be_a_json_list_of_names(raw: str) -> None:
     with pytest.raises(ContractError, match=contract.PIN_VERSIONS_ENV):
         read_pod_environment({contract.RUN_ID_ENV: "uid", contract.PIN_VERSIONS_ENV: raw})
+
+
+def test_a_parameter_value_the_pod_cannot_read_back_is_refused_at_compile_time() -> None:
+    """`${` starts an OmegaConf interpolation in `--param` (as in `kedro run --params`): the
+    pod could not read the value back, so compile says so instead of the pod failing."""
+    with pytest.raises(CompileError, match=r"Parameter value 'a\$\{b' cannot be passed"):
+        build_facts(facts(chain(1), CONFIG, runtime_params={"k": "a${b"}))

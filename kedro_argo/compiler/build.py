@@ -6,9 +6,7 @@ so every path to a cluster goes through the same grouping, planning and checks.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from kedro_argo.config import (
 )
 from kedro_argo.cron import check_cron, check_timezone
 from kedro_argo.errors import CompileError, ConfigError
+from kedro_argo.output import garbage_collector_paused
 
 
 @dataclass(frozen=True)
@@ -67,21 +66,8 @@ def build_manifest(request: BuildRequest) -> Built:
 
 def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:
     """Pure part of :func:`build_manifest` (tests feed it hand-made facts)."""
-    with _garbage_collector_paused():
+    with garbage_collector_paused():
         return _build(facts, request)
-
-
-@contextlib.contextmanager
-def _garbage_collector_paused() -> Iterator[None]:
-    """Planning makes many small objects that all live until the manifest is written; the
-    cyclic collector would scan them again and again (40% of a 10,000-node build)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
@@ -138,8 +124,9 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
         data_root_required=not request.for_local,
     )
     manifest = compile_manifest(source, kind=request.kind, name=request.name)
-    check_size(manifest, plan, grouping)
-    check_manifest(manifest)
+    size = manifest_size(manifest)
+    check_size(size, plan, grouping)
+    check_manifest(manifest, size=size)
     return Built(
         manifest=manifest, facts=facts, plan=plan, grouping=grouping, notes=merge_notes(groups)
     )
@@ -155,9 +142,8 @@ def choose_grouping(flag: str | None, config: ArgoConfig) -> GroupBy:
         raise ConfigError(f"--group-by: {exc}") from None
 
 
-def check_size(manifest: Mapping[str, Any], plan: Plan, grouping: GroupBy) -> None:
+def check_size(size: int, plan: Plan, grouping: GroupBy) -> None:
     """Refuse a manifest over Argo's object limit with the figures and the way out."""
-    size = manifest_size(manifest)
     if size <= argo.MAX_OBJECT_BYTES:
         return
     nodes = sum(len(s.nodes) for s in plan.steps)

@@ -25,8 +25,9 @@ def manifest_size(manifest: Mapping[str, Any]) -> int:
     return len(json.dumps(manifest, separators=(",", ":")).encode())
 
 
-def check_manifest(manifest: Mapping[str, Any]) -> None:
-    """Raise :class:`ManifestError` for the first rule the Argo Server would enforce."""
+def check_manifest(manifest: Mapping[str, Any], *, size: int | None = None) -> None:
+    """Raise :class:`ManifestError` for the first rule the Argo Server would enforce
+    (``size``: :func:`manifest_size`, when the caller has it already)."""
     kind = manifest.get("kind", "Workflow")
     _check_metadata(manifest.get("metadata") or {}, kind)
     spec = argo.workflow_spec_of(manifest)
@@ -49,7 +50,7 @@ def check_manifest(manifest: Mapping[str, Any]) -> None:
         dag = template.get("dag")
         if dag is not None:
             _check_dag(template["name"], dag.get("tasks") or [], known)
-    size = manifest_size(manifest)
+    size = manifest_size(manifest) if size is None else size
     if size > argo.MAX_OBJECT_BYTES:
         raise ManifestError(
             f"The manifest is {size / 1024:.0f} KiB; Argo refuses workflows over "

@@ -35,7 +35,7 @@ def test_150_nodes_compile_and_validate() -> None:
 
 def unchecked(project_facts: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The manifest the compiler would emit if the final checks were skipped."""
-    monkeypatch.setattr(workflow, "check_manifest", lambda manifest: None)
+    monkeypatch.setattr(workflow, "check_manifest", lambda manifest, **kwargs: None)
     monkeypatch.setattr(workflow, "check_size", lambda *args: None)
     try:
         return build_facts(project_facts).manifest
