@@ -55,13 +55,17 @@ class Built:
 
 
 def build_manifest(request: BuildRequest) -> Built:
-    facts = load_project(
-        request.project_path,
-        pipeline_name=request.pipeline,
-        env=request.env,
-        runtime_params=request.runtime_params,
-    )
-    return build_from_facts(facts, request)
+    """Load the project and compile it. The cyclic garbage collector waits until the end:
+    building a big project's pipelines and its plan makes hundreds of thousands of objects
+    that all stay alive, which it would otherwise scan again and again (~10% of the time)."""
+    with garbage_collector_paused():
+        facts = load_project(
+            request.project_path,
+            pipeline_name=request.pipeline,
+            env=request.env,
+            runtime_params=request.runtime_params,
+        )
+        return build_from_facts(facts, request)
 
 
 def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:

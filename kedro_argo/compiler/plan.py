@@ -696,6 +696,8 @@ def _check_topological(nodes: tuple[NodeSpec, ...]) -> None:
         ]
         for i, node in enumerate(nodes)
     }
+    if all(p < i for i, found in parents.items() for p in found):
+        return  # every input is saved earlier: in order, hence acyclic (Kedro's own order)
     cycle = find_cycle(parents)
     if cycle:
         path = " -> ".join(repr(nodes[i].name) for i in cycle)
