@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,40 +29,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "examples" / "spaceflights"
+sys.path.insert(0, str(ROOT))
+
+from tests.sample_project import copy_project as copy_sample  # noqa: E402  (the tests' copy)
+
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 STRATEGIES = ("none", "memory", "namespace", "tag")
-OUTPUT_DIRS = (
-    "02_intermediate",
-    "03_primary",
-    "04_feature",
-    "05_model_input",
-    "06_models",
-    "07_model_output",
-    "08_reporting",
-)
-
-
-def copy_sample(target: Path) -> Path:
-    """Raw inputs only (as tests/sample_project.py copies it), Kedro version matched."""
-    import kedro
-
-    shutil.copytree(
-        SAMPLE,
-        target,
-        ignore=shutil.ignore_patterns(*OUTPUT_DIRS, ".kedro-argo", "__pycache__", "logs"),
-    )
-    for name in OUTPUT_DIRS:
-        (target / "data" / name).mkdir(parents=True, exist_ok=True)
-    pyproject = target / "pyproject.toml"
-    pyproject.write_text(
-        re.sub(
-            r'kedro_init_version = "[^"]*"',
-            f'kedro_init_version = "{kedro.__version__}"',
-            pyproject.read_text(),
-        )
-    )
-    return target
 
 
 def child_env() -> dict[str, str]:

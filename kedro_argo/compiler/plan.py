@@ -245,11 +245,13 @@ def build_plan(
     _check_groups(groups, nodes)
 
     step_names = to_argo_names([g.label for g in groups], max_length=STEP_NAME_LIMIT)
-    producer_node = {transcoding_base(ds): n.name for n in nodes for ds in n.outputs}
+    # transcoding bases, once per dataset name (looked up tens of thousands of times below)
+    base = {ds: transcoding_base(ds) for n in nodes for ds in (*n.inputs, *n.outputs)}
+    producer_node = {base[ds]: n.name for n in nodes for ds in n.outputs}
     consumers: dict[str, list[str]] = {}
     for node in nodes:
         for ds in node.inputs:
-            consumers.setdefault(transcoding_base(ds), []).append(node.name)
+            consumers.setdefault(base[ds], []).append(node.name)
     step_of_node = {name: step_names[g.label] for g in groups for name in g.nodes}
     exchanged_bases = {transcoding_base(ds) for ds in exchanged}
     _check_memory_only(memory_only, producer_node, consumers, step_of_node)
@@ -258,28 +260,28 @@ def build_plan(
     settings_of = _settings_merger(node_settings)
     drafts: list[tuple[Group, str, frozenset[str], frozenset[str], tuple[str, ...]]] = []
     for group in groups:
-        members = [by_name[n] for n in group.nodes]
         name = step_names[group.label]
+        if len(group.nodes) == 1:  # a node never loads its own output: nothing to export
+            (node,) = (by_name[group.nodes[0]],)
+            drafts.append((group, name, frozenset(node.inputs), frozenset(node.outputs), ()))
+            continue
+        members = [by_name[n] for n in group.nodes]
         outputs = frozenset(ds for n in members for ds in n.outputs)
-        produced = {transcoding_base(ds) for ds in outputs}
-        inputs = frozenset(
-            ds for n in members for ds in n.inputs if transcoding_base(ds) not in produced
-        )
-        used_inside = {transcoding_base(ds) for n in members for ds in n.inputs}
+        produced = {base[ds] for ds in outputs}
+        inputs = frozenset(ds for n in members for ds in n.inputs if base[ds] not in produced)
+        used_inside = {base[ds] for n in members for ds in n.inputs}
         exports = tuple(
             sorted(
                 ds
                 for ds in outputs
-                if (base := transcoding_base(ds)) in exchanged_bases
-                and base in used_inside
-                and any(step_of_node[c] != name for c in consumers.get(base, ()))
+                if (b := base[ds]) in exchanged_bases
+                and b in used_inside
+                and any(step_of_node[c] != name for c in consumers.get(b, ()))
             )
         )
         drafts.append((group, name, inputs, outputs, exports))
 
-    producer_step = {
-        transcoding_base(ds): name for _, name, _, outputs, _ in drafts for ds in outputs
-    }
+    producer_step = {base[ds]: name for _, name, _, outputs, _ in drafts for ds in outputs}
     profiles: dict[tuple[str, str], list[int]] = {}
     profile_settings: dict[tuple[str, str], NodeSettings] = {}
     # settings objects are shared by many steps: serialise each once (the entry keeps the
@@ -310,13 +312,7 @@ def build_plan(
             nodes=group.nodes,
             template=template_of[k],
             depends=tuple(
-                sorted(
-                    {
-                        producer_step[b]
-                        for ds in inputs
-                        if (b := transcoding_base(ds)) in producer_step
-                    }
-                )
+                sorted({producer_step[b] for ds in inputs if (b := base[ds]) in producer_step})
             ),
             inputs=inputs,
             outputs=outputs,
