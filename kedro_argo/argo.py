@@ -15,6 +15,7 @@ __all__ = [
     "DNS_LABEL_RE",
     "DNS_SUBDOMAIN_RE",
     "GENERATE_NAME_LIMIT",
+    "IMAGE_REFERENCE_RE",
     "INT32_MAX",
     "INT64_MAX",
     "KINDS",
@@ -84,6 +85,9 @@ LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 PARAMETER_NAME_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 #: Kubernetes object names and label-key prefixes (RFC 1123 subdomain).
 DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+#: A container image reference (``[registry[:port]/]repository[:tag][@digest]``), loosely:
+#: what cannot break the YAML it is written into, nor be read as something else.
+IMAGE_REFERENCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*")
 
 
 def workflow_spec_of(manifest: Mapping[str, object]) -> Mapping[str, object]:

@@ -73,6 +73,23 @@ params_option = click.option(
 )
 
 
+def _image(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from kedro_argo.argo import IMAGE_REFERENCE_RE
+
+    if value is not None and not IMAGE_REFERENCE_RE.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} is not a container image reference "
+            "(e.g. registry.example.com/team/project:1.0)"
+        )
+    return value
+
+
+image_option = click.option(
+    "--image",
+    default=None,
+    callback=_image,
+    help="Container image for every pod (overrides argo.yml's image), e.g. CI's commit tag.",
+)
 group_by_option = click.option(
     "--group-by",
     "group_by",
@@ -132,6 +149,7 @@ def init(ctx: click.Context, force: bool, image: str | None) -> None:
 @click.option("--name", default=None, help="metadata.name (templates and schedules).")
 @click.option("--cron", default=None, help="Cron schedule for --kind cron.")
 @group_by_option
+@image_option
 @click.pass_context
 @user_errors
 def compile_(
@@ -144,6 +162,7 @@ def compile_(
     name: str | None,
     cron: str | None,
     group_by: str | None,
+    image: str | None,
 ) -> None:
     """Compile a pipeline into an Argo manifest (checked before it is written)."""
     from kedro_argo.output import to_yaml, write_text
@@ -163,6 +182,7 @@ def compile_(
         name=name,
         cron=cron,
         group_by=group_by,
+        image=image,
     )
     write_text(to_yaml(built.manifest), target)
     if target != "-":
@@ -212,6 +232,7 @@ def project_config(ctx: click.Context, env: str | None) -> Any:
 @click.option("--wait", is_flag=True, help="Follow the run; exit 0 only if it succeeds.")
 @click.option("--poll-interval", default=5.0, hidden=True, type=float)
 @group_by_option
+@image_option
 @click.pass_context
 @user_errors
 def run_once(
@@ -222,6 +243,7 @@ def run_once(
     wait: bool,
     poll_interval: float,
     group_by: str | None,
+    image: str | None,
 ) -> None:
     """Compile, validate and submit one run of a pipeline to the Argo Server."""
     from kedro_argo.server.status import make_client
@@ -233,6 +255,7 @@ def run_once(
         kind="workflow",
         runtime_params=params or {},
         group_by=group_by,
+        image=image,
     )
     with make_client(built.facts.config) as client:
         created = client.create_workflow(built.manifest)
@@ -306,6 +329,7 @@ def report_outcome(client: Any, workflow: dict[str, Any]) -> int:
 @click.option("--list", "list_", is_flag=True, help="List this project's schedules.")
 @click.option("--delete", default=None, metavar="NAME", help="Delete a schedule.")
 @group_by_option
+@image_option
 @click.pass_context
 @user_errors
 def schedule(
@@ -319,6 +343,7 @@ def schedule(
     list_: bool,
     delete: str | None,
     group_by: str | None,
+    image: str | None,
 ) -> None:
     """Create or update (never duplicate) a CronWorkflow for a pipeline."""
     from kedro_argo.server.status import make_client, project_selector
@@ -346,6 +371,7 @@ def schedule(
         cron=cron,
         timezone=timezone,
         group_by=group_by,
+        image=image,
     )
     with make_client(built.facts.config) as client:
         saved = client.upsert_cron_workflow(built.manifest)
@@ -380,6 +406,7 @@ def print_schedules(items: list[dict[str, Any]]) -> None:
 @params_option
 @click.option("--name", default=None, help="WorkflowTemplate name (default: <project>-<pipeline>).")
 @group_by_option
+@image_option
 @click.pass_context
 @user_errors
 def upload(
@@ -389,6 +416,7 @@ def upload(
     params: dict[str, Any],
     name: str | None,
     group_by: str | None,
+    image: str | None,
 ) -> None:
     """Create or update the pipeline as a WorkflowTemplate on the Argo Server."""
     from kedro_argo.server.status import make_client
@@ -401,6 +429,7 @@ def upload(
         runtime_params=params or {},
         name=name,
         group_by=group_by,
+        image=image,
     )
     with make_client(built.facts.config) as client:
         saved = client.upsert_workflow_template(built.manifest)

@@ -6,15 +6,14 @@ them are plain scalars.
 
 from __future__ import annotations
 
-import re
 from importlib.resources import files
 from pathlib import Path
 
+from kedro_argo.argo import IMAGE_REFERENCE_RE
 from kedro_argo.errors import ConfigError
 from kedro_argo.output import write_text
 
 CONFIG_TEMPLATE = "argo.yml.j2"
-IMAGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*")
 
 
 def render(template: str, **values: str) -> str:
@@ -29,7 +28,7 @@ def render(template: str, **values: str) -> str:
 
 def write_config(project_path: Path, *, project_name: str, image: str, force: bool) -> Path:
     """Write ``conf/base/argo.yml``; refuse to overwrite it unless ``force``."""
-    if not IMAGE_RE.fullmatch(image):
+    if not IMAGE_REFERENCE_RE.fullmatch(image):
         raise ConfigError(
             f"--image {image!r} is not a container image reference "
             "(e.g. registry.example.com/team/project:1.0)."

@@ -42,6 +42,7 @@ class BuildRequest:
     cron: str | None = None
     timezone: str | None = None
     group_by: str | None = None  # --group-by; None: argo.yml's grouping
+    image: str | None = None  # --image; None: argo.yml's image
     for_local: bool = False  # local mode supplies its own data root
 
 
@@ -76,6 +77,8 @@ def build_from_facts(facts: ProjectFacts, request: BuildRequest) -> Built:
 
 def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
     config = with_schedule(facts.config, cron=request.cron, timezone=request.timezone)
+    if request.image is not None:
+        config = config.model_copy(update={"image": request.image})
     if request.kind == "cron" and config.schedule.cron:
         check_cron(config.schedule.cron)
     if request.kind == "cron" and config.schedule.timezone:

@@ -314,3 +314,25 @@ def test_cron_without_kind_cron_is_refused(project: Path) -> None:
     result = invoke(project, "compile", "--cron", "0 6 * * *", "-o", "wf.yaml")
     assert_cli_error(result, "--cron", "--kind cron")
     assert not (project / "wf.yaml").exists()
+
+
+# --------------------------------------------------------------------------- --image
+
+
+def test_image_flag_overrides_argo_yml(project: Path) -> None:
+    target = project / "wf.yaml"
+    result = invoke(
+        project, "compile", "--image", "ghcr.io/acme/spaceflights:0a1b2c3", "-o", str(target)
+    )
+    assert result.exit_code == 0, result.output
+    manifest = yaml.safe_load(target.read_text())
+    image = manifest["spec"]["templateDefaults"]["container"]["image"]
+    assert image == "ghcr.io/acme/spaceflights:0a1b2c3"
+
+
+@pytest.mark.parametrize("command", ["compile", "run-once", "schedule", "upload"])
+def test_bad_image_flag_is_one_line(project: Path, command: str) -> None:
+    result = invoke(project, command, "--image", "not an image: {x}")
+    assert result.exit_code != 0
+    assert "is not a container image reference" in result.stderr
+    assert "Traceback" not in result.output
