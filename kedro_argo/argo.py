@@ -31,6 +31,7 @@ __all__ = [
     "PARAMETER_NAME_RE",
     "WORKFLOW_KINDS",
     "DependsError",
+    "depends_tasks",
     "format_depends",
     "parse_depends",
     "workflow_spec_of",
@@ -112,11 +113,13 @@ class DependsError(ValueError):
     ``token`` is the offending token (``None`` when the expression is merely incomplete).
     """
 
-    def __init__(self, expression: str, token: str | None) -> None:
+    def __init__(self, expression: str, token: str | None, *, restricted: bool = True) -> None:
         self.expression = expression
         self.token = token
         if token is None:
             text = f"depends {expression!r} is incomplete"
+        elif not restricted:
+            text = f"depends {expression!r}: unexpected {token!r}"
         else:
             text = (
                 f"depends {expression!r} uses {token!r}: only task names joined by '&&' "
@@ -166,3 +169,93 @@ def parse_depends(expression: str) -> list[str]:
     if not names and expression.strip():
         raise DependsError(expression, None)
     return list(dict.fromkeys(names))
+
+
+#: Task results a ``depends`` expression may test (``AnySucceeded`` / ``AllFailed``: loops).
+DEPENDS_RESULTS = frozenset(
+    {
+        "Succeeded",
+        "Failed",
+        "Errored",
+        "Skipped",
+        "Omitted",
+        "Daemoned",
+        "AnySucceeded",
+        "AllFailed",
+    }
+)
+_FULL_DEPENDS_TOKEN = re.compile(r"\s*(&&|\|\||!|\(|\)|[A-Za-z0-9][-A-Za-z0-9]*(?:\.[A-Za-z]+)?)")
+
+
+def depends_tasks(expression: str) -> list[str]:
+    """Task names of any ``depends`` expression Argo accepts: names, ``task.Result``
+    (:data:`DEPENDS_RESULTS`), ``&&``, ``||``, ``!`` and parentheses. Argo itself only checks
+    this grammar when the workflow runs; :class:`DependsError` here names the bad token."""
+    tokens: list[str] = []
+    position = 0
+    text = expression.rstrip()
+    while position < len(text):
+        match = _FULL_DEPENDS_TOKEN.match(text, position)
+        if match is None:
+            raise DependsError(expression, text[position:].split()[0], restricted=False)
+        tokens.append(match.group(1))
+        position = match.end()
+    names: list[str] = []
+    index = 0
+
+    def peek() -> str | None:
+        return tokens[index] if index < len(tokens) else None
+
+    def take() -> str:
+        nonlocal index
+        token = peek()
+        if token is None:
+            raise DependsError(expression, None, restricted=False)
+        index += 1
+        return token
+
+    def disjunction() -> None:
+        conjunction()
+        while peek() == "||":
+            take()
+            conjunction()
+
+    def conjunction() -> None:
+        unary()
+        while peek() == "&&":
+            take()
+            unary()
+
+    def unary() -> None:
+        if peek() == "!":
+            take()
+            unary()
+            return
+        token = take()
+        if token == "(":
+            disjunction()
+            if take() != ")":
+                raise DependsError(expression, tokens[index - 1], restricted=False)
+            return
+        if token in ("&&", "||", ")"):
+            raise DependsError(expression, token, restricted=False)
+        name, _, result = token.partition(".")
+        if result and result not in DEPENDS_RESULTS:
+            raise _unknown_result(expression, token)
+        names.append(name)
+
+    if not tokens:
+        return []
+    disjunction()
+    if index < len(tokens):
+        raise DependsError(expression, tokens[index], restricted=False)
+    return list(dict.fromkeys(names))
+
+
+def _unknown_result(expression: str, token: str) -> DependsError:
+    error = DependsError(expression, token, restricted=False)
+    error.args = (
+        f"depends {expression!r}: {token!r} tests an unknown result (use one of "
+        f"{', '.join(sorted(DEPENDS_RESULTS))})",
+    )
+    return error

@@ -1,8 +1,13 @@
-"""Run the shared offline Argo v4 validator (``../shared/argo/validate.py``) on manifests.
+"""Validating every manifest the tests produce, twice and independently:
 
-The validator is an independent oracle: it is not part of kedro-argo, it lives in a checkout
-beside the repository (CI checks it out at ``../shared``). It is imported as a module once per
-process, so validating a manifest costs milliseconds instead of a Python start-up.
+1. kedro-argo's own offline validation (``kedro_argo.validation``): Argo v4.1.2's strict CRD
+   schemas and their CEL rules, and Argo's own ``validate.go`` rules;
+2. Hera's generated models of Argo's API (``hera.workflows.models``, a separate project's
+   reading of Argo's OpenAPI spec) parse the manifest.
+
+Neither needs anything beside this repository. Where the team's outside validator
+(``../shared/argo/validate.py``) is checked out beside it, :func:`outside_problems` also runs
+it; tests that use it skip when it is absent.
 """
 
 from __future__ import annotations
@@ -18,38 +23,38 @@ from typing import Any
 
 import pytest
 
-VALIDATE_PY = Path(__file__).resolve().parents[1].parent / "shared/argo/validate.py"
-ALL_LAYERS = frozenset({"schema", "cel", "meta", "lint", "size"})
+from kedro_argo.validation import validate_documents
+
+OUTSIDE_VALIDATOR = Path(__file__).resolve().parents[1].parent / "shared/argo/validate.py"
+ALL_LAYERS = frozenset({"schema", "lint", "hera"})
+KEDRO = str(Path(sys.executable).with_name("kedro"))
 
 
-def validator_path() -> Path:
-    """The validator's path, or a test failure that says how to get it."""
-    if not VALIDATE_PY.is_file():
-        pytest.fail(
-            f"The Argo validator is missing: expected {VALIDATE_PY}. Check out the shared "
-            "repository beside this one (../shared, as CI does) to run these tests.",
-            pytrace=False,
-        )
-    return VALIDATE_PY
+@functools.cache
+def _hera_models() -> dict[str, Any]:
+    from hera.workflows import models
+
+    return {
+        "Workflow": models.Workflow,
+        "WorkflowTemplate": models.WorkflowTemplate,
+        "ClusterWorkflowTemplate": models.ClusterWorkflowTemplate,
+        "CronWorkflow": models.CronWorkflow,
+    }
 
 
-@functools.lru_cache(maxsize=1)
-def _load(path: Path) -> ModuleType:
-    name = "_kedro_argo_tests_validate"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
+def hera_problems(manifest: Mapping[str, Any]) -> list[str]:
+    """Hera's parse of the manifest (its models ignore unknown fields: the schema catches
+    those; it checks types and required fields its own way)."""
+    from pydantic import ValidationError
+
+    model = _hera_models().get(str(manifest.get("kind")))
+    if model is None:
+        return [f"hera: unknown kind {manifest.get('kind')!r}"]
     try:
-        spec.loader.exec_module(module)
-    except Exception:
-        sys.modules.pop(name, None)
-        raise
-    return module
-
-
-def validator_module() -> ModuleType:
-    return _load(validator_path())
+        model.model_validate(dict(manifest))
+    except ValidationError as exc:
+        return [f"hera: {error['loc']}: {error['msg']}" for error in exc.errors()]
+    return []
 
 
 def problems(
@@ -58,21 +63,19 @@ def problems(
     strict_refs: bool = False,
     layers: Iterable[str] = ALL_LAYERS,
 ) -> list[str]:
-    """Error findings (warnings ignored) for manifests validated together, as text lines.
-
-    Manifests given together resolve each other's ``workflowTemplateRef`` (as the CLI does
-    for documents passed in one invocation). ``layers`` may leave out ``cel`` for very large
-    manifests: CEL rules are per template and cost ~3 ms each in cel-python.
-    """
-    module = validator_module()
-    docs = [dict(m) for m in manifests]
-    registry = {(d.get("kind"), (d.get("metadata") or {}).get("name")): d for d in docs}
-    out: list[str] = []
-    for doc in docs:
-        meta = doc.get("metadata") or {}
-        label = f"{doc.get('kind')}/{meta.get('name') or meta.get('generateName')}"
-        findings = module.validate_document(doc, registry, set(layers), submit, strict_refs)
-        out += [f"{label}: {f}" for f in findings if f.level == "error"]
+    """Errors (warnings ignored) for manifests validated together, as text lines; manifests
+    given together resolve each other's ``workflowTemplateRef`` / ``templateRef``."""
+    layers = set(layers)
+    docs = [("", i, dict(m)) for i, m in enumerate(manifests)]
+    out = []
+    if layers & {"schema", "lint"}:
+        out += [
+            str(p)
+            for p in validate_documents(docs, submit=submit, strict_refs=strict_refs)
+            if p.problem.level == "error"
+        ]
+    if "hera" in layers:
+        out += [line for m in manifests for line in hera_problems(m)]
     return out
 
 
@@ -83,14 +86,57 @@ def assert_valid(
     layers: Iterable[str] = ALL_LAYERS,
 ) -> None:
     found = problems(*manifests, submit=submit, strict_refs=strict_refs, layers=layers)
-    assert not found, "The Argo validator rejects the manifest:\n" + "\n".join(found)
+    assert not found, "The manifest is not valid for Argo:\n" + "\n".join(found)
 
 
 def run_cli(paths: Iterable[str | Path], *flags: str) -> subprocess.CompletedProcess[str]:
-    """The validator's own command line (``-q`` plus ``flags``) on files."""
+    """``kedro argo validate`` on files, as a user runs it."""
     return subprocess.run(
-        [sys.executable, str(validator_path()), "-q", *flags, *map(str, paths)],
+        [KEDRO, "argo", "validate", *flags, *map(str, paths)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
+
+
+# --------------------------------------------------------------------------- outside check
+
+
+@functools.cache
+def _outside() -> ModuleType | None:
+    if not OUTSIDE_VALIDATOR.is_file():
+        return None
+    name = "_kedro_argo_tests_outside_validator"
+    spec = importlib.util.spec_from_file_location(name, OUTSIDE_VALIDATOR)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception:
+        sys.modules.pop(name, None)
+        return None
+    return module
+
+
+def outside_problems(*manifests: Mapping[str, Any], submit: bool = False) -> list[str]:
+    """Errors the team's outside validator finds (skips the test when it is not beside the
+    repository: the project never needs it)."""
+    module = _outside()
+    if module is None:
+        pytest.skip(f"the outside validator is not checked out at {OUTSIDE_VALIDATOR}")
+    docs = [dict(m) for m in manifests]
+    registry = {(d.get("kind"), (d.get("metadata") or {}).get("name")): d for d in docs}
+    layers = {"schema", "cel", "meta", "lint", "size"}
+    out: list[str] = []
+    for doc in docs:
+        findings = module.validate_document(doc, registry, layers, submit, False)
+        out += [str(f) for f in findings if f.level == "error"]
+    return out
+
+
+def warm_up() -> None:
+    """Load Hera's models and the schemas once, before a property test starts timing."""
+    _hera_models()
+    problems({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {}})

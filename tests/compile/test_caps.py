@@ -10,13 +10,11 @@ import pytest
 
 from kedro_argo import argo
 from kedro_argo.compiler import build as workflow
-from kedro_argo.compiler.checks import check_manifest, manifest_size
 from kedro_argo.errors import CompileError, ManifestError
+from kedro_argo.validation.lint import check_manifest, manifest_size
 
-from ..validator import ALL_LAYERS, assert_valid, problems
+from ..validator import assert_valid, problems
 from .support import all_tasks, build_facts, chain, facts, node, task_nodes, templates
-
-NO_CEL = ALL_LAYERS - {"cel"}  # the caps are schema rules; CEL costs ~3 ms per template
 
 
 def layered(count: int, width: int = 10) -> list[Any]:
@@ -57,7 +55,7 @@ def test_any_count_fits_the_caps_and_argo_agrees(
         config["workflow"] = {"on_exit_pipeline": "alerts"}
         registered["alerts"] = frozenset({"alert"})
     manifest = unchecked(facts(nodes, config, registered=registered), monkeypatch)
-    assert not problems(manifest, layers=NO_CEL)
+    assert not problems(manifest)
     check_manifest(manifest)
     dags = [t for t in templates(manifest).values() if "dag" in t]
     assert all(len(t["dag"]["tasks"]) <= argo.MAX_DAG_TASKS for t in dags)
@@ -222,8 +220,8 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     (duplicate_task, "Two DAG tasks are named 'b'"),
     (duplicate_template, "Two templates are named 'step'"),
     (unknown_template, "DAG task 'b' uses unknown template 'nope'"),
-    (unknown_entrypoint, "spec.entrypoint 'nope' names no template"),
-    (unknown_on_exit, "spec.onExit 'cleanup' names no template"),
+    (unknown_entrypoint, "spec.entrypoint: 'nope' names no template"),
+    (unknown_on_exit, "spec.onExit: 'cleanup' names no template"),
     (digit_task, "'1a' must not start with a digit"),
     (bad_template_name, "'my_step' is not a valid template name"),
     (empty_dag, "has no tasks"),

@@ -39,14 +39,13 @@ from hypothesis import strategies as st
 
 from kedro_argo import argo
 from kedro_argo.compiler.build import Built
-from kedro_argo.compiler.checks import check_manifest
 from kedro_argo.compiler.facts import NodeSpec
 from kedro_argo.errors import CompileError
+from kedro_argo.validation.lint import check_manifest
 
-from ..validator import ALL_LAYERS, assert_valid, validator_module
+from ..validator import assert_valid, warm_up
 from .support import build_facts, facts, task_nodes, wf_spec
 
-NO_CEL = ALL_LAYERS - {"cel"}  # CEL rules cost ~3 ms per template in cel-python
 LIMIT = 200
 BIG = settings(
     max_examples=4,
@@ -59,8 +58,8 @@ SMALL = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCh
 
 @pytest.fixture(autouse=True, scope="module")
 def _validator_loaded() -> None:
-    """Import the validator before Hypothesis starts (cel-python raises the recursion limit)."""
-    validator_module()
+    """Load the validators before Hypothesis starts."""
+    warm_up()
 
 
 # --------------------------------------------------------------------------- random pipelines
@@ -347,7 +346,7 @@ def check_large(
     manifest, plan = built.manifest, built.plan
     check_manifest(manifest)
     if validate:
-        assert_valid(manifest, layers=NO_CEL)
+        assert_valid(manifest)
     size = compact_size(manifest)
     assert size < argo.MAX_OBJECT_BYTES, f"{size} B"
     spec = wf_spec(manifest)

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kedro_argo.compiler.checks import check_manifest, task_dependencies
 from kedro_argo.compiler.facts import NodeSpec
 from kedro_argo.output import to_yaml
+from kedro_argo.validation.lint import check_manifest, task_dependencies
 
-from ..validator import assert_valid, validator_module
+from ..validator import assert_valid, warm_up
 from .support import (
     arg_values,
     build_facts,
@@ -127,8 +127,8 @@ def cases(draw: st.DrawFn) -> Case:
 
 @pytest.fixture(autouse=True, scope="module")
 def _validator_loaded() -> None:
-    """Import the validator before Hypothesis starts (cel-python raises the recursion limit)."""
-    validator_module()
+    """Load the validators before Hypothesis starts."""
+    warm_up()
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
