@@ -245,8 +245,8 @@ def run_once(
     group_by: str | None,
     image: str | None,
 ) -> None:
-    """Compile, validate and submit one run of a pipeline to the Argo Server."""
-    from kedro_argo.server.status import make_client
+    """Compile, validate and submit one run of a pipeline to the cluster."""
+    from kedro_argo.server import connect
 
     built = build(
         ctx,
@@ -257,16 +257,16 @@ def run_once(
         group_by=group_by,
         image=image,
     )
-    with make_client(built.facts.config) as client:
-        created = client.create_workflow(built.manifest)
+    with connect(built.facts.config) as backend:
+        created = backend.create_workflow(built.manifest)
         name = created["metadata"]["name"]
-        click.echo(f"Submitted {name}: {client.ui_url(name)}")
+        click.echo(f"Submitted {name}: {backend.link(name)}")
         if wait:
-            final = follow(client, name, poll_interval)
-            ctx.exit(report_outcome(client, final))
+            final = follow(backend, name, poll_interval)
+            ctx.exit(report_outcome(backend, final))
 
 
-def follow(client: Any, name: str, poll_interval: float) -> dict[str, Any]:
+def follow(backend: Any, name: str, poll_interval: float) -> dict[str, Any]:
     """Wait for a workflow, showing live per-step progress (plain lines when not a TTY)."""
     from rich.console import Console
     from rich.live import Live
@@ -276,7 +276,7 @@ def follow(client: Any, name: str, poll_interval: float) -> dict[str, Any]:
     console = Console(stderr=True)
     if console.is_terminal:
         with Live(console=console, refresh_per_second=4) as live:
-            return client.wait_for_workflow(
+            return backend.wait_for_workflow(
                 name,
                 on_update=lambda wf: live.update(status_table(wf)),
                 poll_interval=poll_interval,
@@ -290,10 +290,10 @@ def follow(client: Any, name: str, poll_interval: float) -> dict[str, Any]:
                 seen[node["id"]] = phase
                 console.print(f"{node.get('displayName')}: {phase}", highlight=False)
 
-    return client.wait_for_workflow(name, on_update=show, poll_interval=poll_interval)
+    return backend.wait_for_workflow(name, on_update=show, poll_interval=poll_interval)
 
 
-def report_outcome(client: Any, workflow: dict[str, Any]) -> int:
+def report_outcome(backend: Any, workflow: dict[str, Any]) -> int:
     """Print the final table; on failure, which step failed and its log tail. Exit code."""
     from rich.console import Console
 
@@ -311,7 +311,7 @@ def report_outcome(client: Any, workflow: dict[str, Any]) -> int:
     for node in failed_steps(workflow):
         click.echo(f"Step {node.get('displayName')} failed: {node.get('message', '')}", err=True)
         try:
-            tail = log_tail(client, workflow, node)
+            tail = log_tail(backend, workflow, node)
         except KedroArgoError as exc:
             tail = [f"(logs unavailable: {exc})"]
         for line in tail:
@@ -346,20 +346,17 @@ def schedule(
     image: str | None,
 ) -> None:
     """Create or update (never duplicate) a CronWorkflow for a pipeline."""
-    from kedro_argo.server.status import make_client, project_selector
+    from kedro_argo.server import connect
+    from kedro_argo.server.status import project_selector
 
     if list_ or delete:
-        config = project_config(ctx, env)
-        with make_client(config) as client:
+        with connect(project_config(ctx, env)) as backend:
             if delete:
-                client.delete_cron_workflow(delete)
+                backend.delete("CronWorkflow", delete)
                 click.echo(f"Deleted schedule {delete}.")
                 return
-            metadata = ctx.find_root().obj
-            items = client.list_cron_workflows(
-                label_selector=project_selector(metadata.project_name)
-            )
-            print_schedules(items.get("items") or [])
+            selector = project_selector(ctx.find_root().obj.project_name)
+            print_schedules(backend.list("CronWorkflow", selector))
         return
     built = build(
         ctx,
@@ -373,8 +370,8 @@ def schedule(
         group_by=group_by,
         image=image,
     )
-    with make_client(built.facts.config) as client:
-        saved = client.upsert_cron_workflow(built.manifest)
+    with connect(built.facts.config) as backend:
+        saved = backend.upsert(built.manifest)
     spec = saved.get("spec", built.manifest["spec"])
     where = f" ({spec['timezone']})" if spec.get("timezone") else ""
     click.echo(
@@ -418,8 +415,8 @@ def upload(
     group_by: str | None,
     image: str | None,
 ) -> None:
-    """Create or update the pipeline as a WorkflowTemplate on the Argo Server."""
-    from kedro_argo.server.status import make_client
+    """Create or update the pipeline as a WorkflowTemplate on the cluster."""
+    from kedro_argo.server import connect
 
     built = build(
         ctx,
@@ -431,8 +428,8 @@ def upload(
         group_by=group_by,
         image=image,
     )
-    with make_client(built.facts.config) as client:
-        saved = client.upsert_workflow_template(built.manifest)
+    with connect(built.facts.config) as backend:
+        saved = backend.upsert(built.manifest)
     click.echo(
         f"WorkflowTemplate {saved['metadata']['name']} saved ({len(built.plan.steps)} steps)."
     )
@@ -443,17 +440,18 @@ def upload(
 @click.pass_context
 @user_errors
 def list_(ctx: click.Context, env: str | None) -> None:
-    """List this project's WorkflowTemplates and schedules on the Argo Server."""
+    """List this project's WorkflowTemplates and schedules on the cluster."""
     from rich.console import Console
     from rich.table import Table
 
-    from kedro_argo.server.status import make_client, project_selector
+    from kedro_argo.server import connect
+    from kedro_argo.server.status import project_selector
 
     config = project_config(ctx, env)
     selector = project_selector(ctx.find_root().obj.project_name)
-    with make_client(config) as client:
-        templates = client.list_workflow_templates(label_selector=selector).get("items") or []
-        crons = client.list_cron_workflows(label_selector=selector).get("items") or []
+    with connect(config) as backend:
+        templates = backend.list("WorkflowTemplate", selector)
+        crons = backend.list("CronWorkflow", selector)
     table = Table("kind", "name", "pipeline", "commit")
     for kind, items in (("WorkflowTemplate", templates), ("CronWorkflow", crons)):
         for item in items:
@@ -475,10 +473,10 @@ def list_(ctx: click.Context, env: str | None) -> None:
 @user_errors
 def ui(ctx: click.Context, name: str | None, open_: bool, env: str | None) -> None:
     """Print the Argo UI URL (of one workflow, or of the namespace)."""
-    from kedro_argo.server.status import make_client
+    from kedro_argo.server import connect
 
-    with make_client(project_config(ctx, env)) as client:
-        url = client.ui_url(name)
+    with connect(project_config(ctx, env)) as backend:
+        url = backend.ui_url(name)
     click.echo(url)
     if open_:
         import webbrowser
@@ -495,10 +493,11 @@ def status(ctx: click.Context, name: str, env: str | None) -> None:
     """Show a workflow's phase and the state of each step."""
     from rich.console import Console
 
-    from kedro_argo.server.status import make_client, status_table
+    from kedro_argo.server import connect
+    from kedro_argo.server.status import status_table
 
-    with make_client(project_config(ctx, env)) as client:
-        workflow = client.get_workflow(name)
+    with connect(project_config(ctx, env)) as backend:
+        workflow = backend.get_workflow(name)
     Console().print(status_table(workflow))
 
 
@@ -510,19 +509,20 @@ def status(ctx: click.Context, name: str, env: str | None) -> None:
 @user_errors
 def logs(ctx: click.Context, name: str, step: str | None, env: str | None) -> None:
     """Print a workflow's logs, or one step's."""
-    from kedro_argo.server.status import find_step, last_pod, make_client
+    from kedro_argo.server import connect
+    from kedro_argo.server.status import find_step, last_pod
 
-    with make_client(project_config(ctx, env)) as client:
+    with connect(project_config(ctx, env)) as backend:
         pod = None
         if step:
-            workflow = client.get_workflow(name)
+            workflow = backend.get_workflow(name)
             node = find_step(workflow, step)
             if node.get("phase") in {"Omitted", "Skipped"} or node.get("type") == "Skipped":
                 raise click.ClickException(
                     f"Step {step} of {name} never ran ({node.get('phase')}): it has no logs."
                 )
             pod = last_pod(workflow, node)
-        for line in client.workflow_logs(name, pod):
+        for line in backend.workflow_logs(name, pod):
             click.echo(line)
 
 

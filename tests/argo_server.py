@@ -1,6 +1,7 @@
 """A stand-in Argo Server for tests: real HTTP on 127.0.0.1, objects in memory.
 
-Serves the ``/api/v1`` paths kedro-argo uses (see ``kedro_argo/server/client.py``): workflows
+Serves the ``/api/v1`` paths of the Argo Server API (``kedro_argo/server/argo_api.py`` uses a few
+of them; the others keep the stand-in faithful for tests of the Argo API itself): workflows
 (create, lint, submit, get, list, delete, retry, resubmit, stop, terminate, suspend, resume,
 logs), the ``workflow-events`` watch stream (NDJSON, or SSE when asked with
 ``Accept: text/event-stream``), workflow templates and cron workflows (CRUD, lint, suspend,
@@ -23,14 +24,14 @@ dependency order without running anything.
 Usage::
 
     with StubArgoServer(executor=fail_task("train")) as server:
-        client = server.client()                  # ArgoClient for it (short backoff)
+        client = server.client()                  # ArgoServerBackend for it (short backoff)
         server.fail(503, times=2, method="GET")   # fault injection
         ...
         server.requests                           # RecordedRequest list (no token value)
 
 Fixtures (register them in tests/conftest.py like the others:
 ``from .argo_server import argo_client, argo_env, argo_server``):
-``argo_server`` (a started server), ``argo_client`` (a client for it), ``argo_env`` (the
+``argo_server`` (a started server), ``argo_client`` (a backend for it), ``argo_env`` (the
 ``ARGO_*`` variables set with monkeypatch, returns them).
 """
 
@@ -1057,16 +1058,16 @@ class StubArgoServer:
     def client(
         self, *, namespace: str | None = None, env: Mapping[str, str] | None = None, **kwargs: Any
     ):
-        """An ``ArgoClient`` for this server: short backoff; the request timeout is only a hang
-        guard (:data:`HANG_GUARD_S`) unless given."""
-        from kedro_argo.server.client import ArgoClient, ConnectionSettings
+        """An ``ArgoServerBackend`` for this server: short backoff; the request timeout is only
+        a hang guard (:data:`HANG_GUARD_S`) unless given."""
+        from kedro_argo.server.argo_api import ArgoServerBackend, ConnectionSettings
 
         settings = ConnectionSettings.from_env(dict(self.env(), **(env or {})), namespace=namespace)
         kwargs.setdefault("timeout", HANG_GUARD_S)
         kwargs.setdefault("backoff", 0.01)
         kwargs.setdefault("stream_timeout", HANG_GUARD_S)  # silence never forces a re-check
         kwargs.setdefault("trust_env", False)  # no proxy between the tests and 127.0.0.1
-        return ArgoClient(settings, **kwargs)
+        return ArgoServerBackend(settings, **kwargs)
 
     # -- knobs
     def fail(
@@ -1186,6 +1187,13 @@ class StubArgoServer:
             bucket = self._logs.setdefault((namespace or self.default_namespace, name), [])
             bucket.extend((pod, container, str(line)) for line in lines)
             self._changed.notify_all()
+
+    def log_pods(self, name: str, namespace: str | None = None) -> set[str]:
+        """The pods of workflow ``name`` that logged something."""
+        with self._lock:
+            return {
+                pod for pod, _, _ in self._logs.get((namespace or self.default_namespace, name), [])
+            }
 
     def wait_for_watcher(
         self, name: str, timeout: float = HANG_GUARD_S, namespace: str | None = None
@@ -1828,7 +1836,8 @@ def argo_server() -> Iterator[StubArgoServer]:
 
 @pytest.fixture
 def argo_client(argo_server: StubArgoServer):
-    """An ``ArgoClient`` for ``argo_server`` (10 ms backoff; timeouts only as hang guards)."""
+    """An ``ArgoServerBackend`` for ``argo_server`` (10 ms backoff; timeouts only as hang
+    guards)."""
     client = argo_server.client()
     yield client
     client.close()

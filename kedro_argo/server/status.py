@@ -1,8 +1,8 @@
-"""What the cluster commands do with a compiled manifest and an Argo Server.
+"""What the cluster commands show of a workflow, whichever backend returned it.
 
-Kept apart from :mod:`kedro_argo.server.client` (pure HTTP) and :mod:`kedro_argo.cli` (options):
-choosing the server and namespace from ``argo.yml`` and the env, rendering workflow status,
-finding the failed step and its log tail.
+Kept apart from the backends (:mod:`kedro_argo.server.backend`) and :mod:`kedro_argo.cli`
+(options): the project's label selector, rendering workflow status, finding a step, the pod
+it ran in (Argo's pod naming) and its log tail.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kedro_argo.compiler.emit import EXIT_TEMPLATE, MANAGED_BY
-from kedro_argo.config import ArgoConfig
 from kedro_argo.contract import NODES_PARAMETER
 from kedro_argo.naming import to_label_value
-from kedro_argo.server.client import ArgoClient
 
 MAX_POD_PREFIX = 253 - 11  # Argo v2 pod names: <workflow>-<template>-<fnv32a(node name)>
 LOG_TAIL_LINES = 30
@@ -27,12 +25,6 @@ _PHASE_STYLE = {
     "Omitted": "dim",
     "Skipped": "dim",
 }
-
-
-def make_client(config: ArgoConfig, **kwargs: Any) -> ArgoClient:
-    """Client from ``ARGO_*`` env, with ``server.url`` / namespaces from argo.yml first."""
-    namespace = config.server.namespace or config.namespace
-    return ArgoClient.from_env(server=config.server.url, namespace=namespace, **kwargs)
 
 
 def project_selector(project_name: str) -> str:
@@ -93,9 +85,10 @@ def last_pod(workflow: Mapping[str, Any], node: Mapping[str, Any]) -> str:
     return pod_name(workflow["metadata"]["name"], node)
 
 
-def log_tail(client: ArgoClient, workflow: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]:
+def log_tail(backend: Any, workflow: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]:
+    """The last lines a step's last attempt logged (``backend``: a :class:`Backend`)."""
     lines: list[str] = []
-    for chunk in client.workflow_logs(workflow["metadata"]["name"], last_pod(workflow, node)):
+    for chunk in backend.workflow_logs(workflow["metadata"]["name"], last_pod(workflow, node)):
         lines.extend(chunk.splitlines())
     return lines[-LOG_TAIL_LINES:]
 

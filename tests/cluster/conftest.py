@@ -34,18 +34,18 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _cli_waits_for_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's client gives a server 30 s per request, right for a real Argo Server; the
+    """The CLI's backend gives a server 30 s per request, right for a real Argo Server; the
     stand-in shares this process, and the machine, with the test: there the timeout is only a
     hang guard, and a busy machine must not trip it."""
-    from kedro_argo.server import status
+    import kedro_argo.server as server
 
-    make_client = status.make_client
+    connect = server.connect
 
     def patient(config, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("timeout", HANG_GUARD_S)
-        return make_client(config, **kwargs)
+        return connect(config, **kwargs)
 
-    monkeypatch.setattr(status, "make_client", patient)
+    monkeypatch.setattr(server, "connect", patient)
 
 
 @pytest.fixture

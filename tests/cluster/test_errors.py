@@ -143,15 +143,15 @@ def test_the_stand_in_rejects_an_invalid_manifest_with_the_validators_message(
 ):
     """Not a fault knob: the stand-in's own validation refuses a (forced) bad create."""
     use(argo_server, monkeypatch)
-    import kedro_argo.server.status as cluster
+    from kedro_argo.server.argo_api import ArgoServerBackend
 
-    original = cluster.ArgoClient.create_workflow
+    original = ArgoServerBackend.create_workflow
 
     def create_broken(self, wf, **kwargs):
         broken = {**wf, "spec": {**wf["spec"], "entrypoint": "no-such-template"}}
         return original(self, broken, **kwargs)
 
-    monkeypatch.setattr(cluster.ArgoClient, "create_workflow", create_broken)
+    monkeypatch.setattr(ArgoServerBackend, "create_workflow", create_broken)
     message = assert_clean_error(cli(*RUN), "Argo Server rejected Workflow", "(400): ")
     assert "no-such-template" in message
 

@@ -230,7 +230,7 @@ def test_status_is_shaped_as_argo_shapes_it(argo_server, argo_client, project: P
     assert exit_node["phase"] == "Succeeded"
 
     # Logs: one pod per attempt, named as Argo v2 names pods.
-    pods = {e["podName"] for e in argo_client.workflow_log_entries(name)}
+    pods = argo_server.log_pods(name)
     expected_pods = {
         f"{name}-{n['templateName']}-{fnv1a_32(n['name'])}"
         for n in nodes.values()
@@ -266,7 +266,7 @@ def test_without_retry_strategy_steps_are_pod_nodes(argo_server, argo_client, pr
         ("create-model-input-table-node", "Pod", "Succeeded"),
         ("onExit", "Pod", "Succeeded"),
     }
-    pods = {e["podName"] for e in argo_client.workflow_log_entries(name)}
+    pods = argo_server.log_pods(name)
     assert pods == {f"{name}-{n['templateName']}-{fnv1a_32(n['name'])}" for n in steps}
     assert final["status"]["phase"] == "Succeeded"
 
