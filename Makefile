@@ -33,8 +33,9 @@ bench: install  ## print start-up, throughput, local-mode, compile and grouping 
 	$(BIN)/python benchmarks/bench_compile.py
 	$(BIN)/python benchmarks/bench_grouping.py
 
-docs: install  ## regenerate docs/configuration.md from the config model
-	$(BIN)/python -m kedro_argo.docgen docs/configuration.md
+docs: install  ## regenerate the generated reference pages, build the site (strict) in site/
+	$(BIN)/python -m kedro_argo.docgen docs
+	$(BIN)/mkdocs build --strict --site-dir site
 
 demo: install  ## compile the sample project and run it end to end on this machine
 	cd examples/spaceflights && KEDRO_DISABLE_TELEMETRY=true ../../$(BIN)/kedro argo run-local

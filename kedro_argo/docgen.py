@@ -1,16 +1,20 @@
-"""Generate docs/configuration.md from the config model, so the reference cannot drift.
+"""Generate the reference pages from the code, so they cannot drift from it.
 
-Run ``python -m kedro_argo.docgen docs/configuration.md`` (``make docs``).
+``docs/configuration.md`` comes from the config model, ``docs/cli.md`` from the click commands.
+Run ``python -m kedro_argo.docgen docs`` (``make docs``); ``tests/test_docs.py`` fails when a
+committed page differs from what this module generates.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 import types
 import typing
 from collections.abc import Iterator
 from typing import Any
 
+import click
 from pydantic import BaseModel
 
 from kedro_argo.config import ArgoConfig, GroupBy
@@ -81,14 +85,86 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def generate() -> str:
+def configuration_reference() -> str:
     scaffold = render(CONFIG_TEMPLATE, project_name="<project>", image="<image>")
     body = "\n".join(_rows(ArgoConfig))
     return f"{HEADER}{body}\n\n## The annotated scaffold\n\n```yaml\n{scaffold}```\n"
 
 
+CLI_HEADER = """# Command line
+
+Generated from `kedro_argo/cli.py` by `make docs`; do not edit by hand.
+Every command runs inside a Kedro project folder. Errors are one `Error: …` line on stderr
+with exit code 1 (2 for a bad option); see [Troubleshooting](troubleshooting.md).
+Tokens and credentials are read from environment variables, never from options.
+"""
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _option_row(ctx: click.Context, option: click.Option) -> str:
+    names = ", ".join(f"`{name}`" for name in [*option.opts, *option.secondary_opts])
+    value = ""
+    if not option.is_flag:
+        metavar = option.metavar or option.type.get_metavar(option, ctx) or option.type.name
+        value = f"`{_cell(metavar)}`"
+    default = option.default
+    shown = ""
+    if not option.is_flag and default not in (None, "", ()) and not callable(default):
+        shown = f"`{default}`"
+    return f"| {names} | {value} | {shown} | {_cell(option.help or '')} |"
+
+
+def _command_section(group: click.Group, name: str, path: str) -> Iterator[str]:
+    command = group.commands[name]
+    ctx = click.Context(command, info_name=f"{path} {name}")
+    usage = " ".join(command.collect_usage_pieces(ctx))
+    yield f"## `{path} {name}`\n"
+    yield inspect.cleandoc(command.help or "") + "\n"
+    yield f"```text\n{path} {name} {usage}\n```\n"
+    arguments = [p for p in command.params if isinstance(p, click.Argument)]
+    if arguments:
+        yield (
+            "Arguments: "
+            + ", ".join(
+                f"`{p.human_readable_name}`{'' if p.required else ' (optional)'}" for p in arguments
+            )
+            + ".\n"
+        )
+    options = [
+        p
+        for p in command.params
+        if isinstance(p, click.Option) and not p.hidden and p.name != "help"
+    ]
+    if options:
+        yield "| option | value | default | meaning |\n|---|---|---|---|"
+        yield "\n".join(_option_row(ctx, p) for p in options) + "\n"
+
+
+def cli_reference() -> str:
+    from kedro_argo.cli import argo
+
+    parts = [CLI_HEADER, (argo.help or "").strip() + "\n"]
+    for name in sorted(argo.commands):
+        if argo.commands[name].hidden:
+            continue
+        parts.extend(_command_section(argo, name, "kedro argo"))
+    return "\n".join(parts)
+
+
+#: Generated page (relative to the docs folder) -> the function that writes it.
+PAGES = {"configuration.md": configuration_reference, "cli.md": cli_reference}
+
+
+def main(folder: str = "docs") -> None:
+    for page, generate in PAGES.items():
+        target = f"{folder}/{page}"
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(generate())
+        print(f"wrote {target}")
+
+
 if __name__ == "__main__":
-    target = sys.argv[1] if len(sys.argv) > 1 else "docs/configuration.md"
-    with open(target, "w", encoding="utf-8") as handle:
-        handle.write(generate())
-    print(f"wrote {target}")
+    main(*sys.argv[1:2])

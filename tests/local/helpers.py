@@ -1,13 +1,13 @@
-"""Helpers for local-mode tests: manifest builders, step programs, the offline Argo validator.
+"""Helpers for local-mode tests: manifest builders, step programs, manifest validation.
 
-Every manifest a test builds by hand goes through ``assert_valid`` (the validator in
-``../shared/argo``), so local mode is only ever tested on manifests Argo would accept.
+Every manifest a test builds by hand goes through ``assert_valid`` (kedro-argo's own Argo v4
+validation and Hera's models, ``tests/validator.py``), so local mode is only ever tested on
+manifests Argo would accept.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import io
 import os
 import select
@@ -23,43 +23,18 @@ from rich.console import Console
 
 from kedro_argo.local import LocalRunResult, run_workflow
 
-VALIDATOR_PATH = Path(
-    os.environ.get(
-        "ARGO_VALIDATOR",
-        Path(__file__).resolve().parents[3] / "shared" / "argo" / "validate.py",
-    )
-)
-
-
-def _load_validator() -> Any:
-    if not VALIDATOR_PATH.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location("argo_validate", VALIDATOR_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while decorating
-    spec.loader.exec_module(module)
-    return module
-
-
-_VALIDATOR = _load_validator()
+from ..validator import problems
 
 
 def validation_errors(manifest: dict[str, Any]) -> list[str]:
-    """Errors the offline Argo validator finds (all layers), as strings."""
-    if _VALIDATOR is None:
-        pytest.fail(f"Argo validator not found at {VALIDATOR_PATH} (set ARGO_VALIDATOR)")
-    layers = {"schema", "cel", "meta", "lint", "size"}
-    doc = copy.deepcopy(manifest)
-    registry = {(doc.get("kind"), (doc.get("metadata") or {}).get("name")): doc}
-    findings = _VALIDATOR.validate_document(doc, registry, layers, False)
-    return [str(f) for f in findings if f.level == "error"]
+    """Errors Argo's rules find in ``manifest`` (schema, CEL, lint, Hera's parse), as strings."""
+    return problems(copy.deepcopy(manifest))
 
 
 def assert_valid(manifest: dict[str, Any]) -> dict[str, Any]:
-    """Assert the Argo validator accepts ``manifest``; return it."""
+    """Assert Argo would accept ``manifest``; return it."""
     errors = validation_errors(manifest)
-    assert not errors, "hand-written manifest rejected by the Argo validator:\n" + "\n".join(errors)
+    assert not errors, "hand-written manifest rejected by Argo's rules:\n" + "\n".join(errors)
     return manifest
 
 
