@@ -110,26 +110,46 @@ def argo() -> None:
 
 
 @argo.command()
-@click.option("--force", is_flag=True, help="Overwrite an existing conf/base/argo.yml.")
+@click.option("--force", is_flag=True, help="Overwrite the files init writes if they exist.")
 @click.option("--image", default=None, help="Container image (default: <package>:latest).")
+@click.option(
+    "--with-dockerfile",
+    "dockerfile",
+    is_flag=True,
+    help="Also write a Dockerfile and .dockerignore (WORKDIR: argo.yml's project_dir).",
+)
+@click.option(
+    "--with-github-actions",
+    "github_actions",
+    is_flag=True,
+    help="Also write .github/workflows/kedro-argo.yml: build, push, run-once on every push.",
+)
 @click.pass_context
 @user_errors
-def init(ctx: click.Context, force: bool, image: str | None) -> None:
-    """Write conf/base/argo.yml with every setting explained."""
-    from kedro_argo.scaffold import write_config
+def init(
+    ctx: click.Context, force: bool, image: str | None, dockerfile: bool, github_actions: bool
+) -> None:
+    """Write conf/base/argo.yml with every setting explained (and an image and CI setup).
+
+    With --with-dockerfile / --with-github-actions an existing argo.yml is read, not
+    rewritten. No file is overwritten without --force.
+    """
+    from kedro_argo.scaffold import describe, init_project
 
     root = project_path(ctx)
     metadata = ctx.find_root().obj
-    target = write_config(
-        root,
-        project_name=metadata.project_name,
-        image=image or f"{metadata.package_name.replace('_', '-')}:latest",
-        force=force,
-    )
-    click.echo(
-        f"Wrote {target.relative_to(root)}: set `image` and `data.root`, then run "
-        "`kedro argo compile`."
-    )
+    with kedro_output_to_stderr():
+        result = init_project(
+            root,
+            project_name=metadata.project_name,
+            package_name=metadata.package_name,
+            image=image,
+            dockerfile=dockerfile,
+            github_actions=github_actions,
+            force=force,
+        )
+    for line in describe(result):
+        click.echo(line)
 
 
 @argo.command(name="compile")
