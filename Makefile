@@ -35,7 +35,7 @@ bench: install  ## print start-up, throughput, local-mode, compile and grouping 
 
 docs: install  ## regenerate the generated reference pages, build the site (strict) in site/
 	$(BIN)/python -m kedro_argo.docgen docs
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 demo: install  ## compile the sample project and run it end to end on this machine
 	cd examples/spaceflights && KEDRO_DISABLE_TELEMETRY=true ../../$(BIN)/kedro argo run-local
