@@ -104,17 +104,32 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def _value(ctx: click.Context, option: click.Option) -> str:
+    if option.is_flag:
+        return ""
+    kind = option.type
+    if isinstance(kind, click.IntRange):
+        describe = getattr(kind, "_describe_range", None)
+        text = f"integer {describe()}" if callable(describe) else "integer"
+    else:
+        text = option.metavar or kind.get_metavar(option, ctx) or kind.name
+    return f"`{_cell(text)}`"
+
+
+def _default(option: click.Option) -> str:
+    default = option.default
+    if option.is_flag or option.multiple or callable(default):
+        return ""
+    if default is None or default in ("", ()) or type(default).__name__ == "Sentinel":
+        return ""
+    return f"`{default}`"
+
+
 def _option_row(ctx: click.Context, option: click.Option) -> str:
     names = ", ".join(f"`{name}`" for name in [*option.opts, *option.secondary_opts])
-    value = ""
-    if not option.is_flag:
-        metavar = option.metavar or option.type.get_metavar(option, ctx) or option.type.name
-        value = f"`{_cell(metavar)}`"
-    default = option.default
-    shown = ""
-    if not option.is_flag and default not in (None, "", ()) and not callable(default):
-        shown = f"`{default}`"
-    return f"| {names} | {value} | {shown} | {_cell(option.help or '')} |"
+    repeat = " Repeatable." if option.multiple and "repeat" not in (option.help or "") else ""
+    value, default = _value(ctx, option), _default(option)
+    return f"| {names} | {value} | {default} | {_cell(option.help or '')}{repeat} |"
 
 
 def _command_section(group: click.Group, name: str, path: str) -> Iterator[str]:
