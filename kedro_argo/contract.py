@@ -12,6 +12,16 @@ the same command without ``--nodes`` (all nodes of its pipeline).
 
 The environment (``spec.templateDefaults.container.env``, so written once per workflow) says
 which run this is; see :class:`PodEnvironment`. Light on imports: it is on the pod's start path.
+
+A workflow compiled for a project using kedro-mlflow (see ``docs/mlflow.md``) has two more
+commands, which take the step's ``--env`` and ``--param`` options only::
+
+    python -m kedro_argo mlflow-start [--env=<env>] [--param=<key>=<value>]...
+    python -m kedro_argo mlflow-end [--env=<env>] [--param=<key>=<value>]...
+
+``mlflow-start`` is the task every root task of the workflow waits for; ``mlflow-end`` is the
+exit handler when the workflow has no exit pipeline (else the exit pipeline's step ends the
+run). Every pod of such a workflow has ``KEDRO_ARGO_MLFLOW=true``.
 """
 
 from __future__ import annotations
@@ -25,6 +35,10 @@ __all__ = [
     "COMPRESSION_ENV",
     "DATA_ROOT_ENV",
     "EXPORTS_PARAMETER",
+    "MLFLOW_COMMANDS",
+    "MLFLOW_END_COMMAND",
+    "MLFLOW_ENV",
+    "MLFLOW_START_COMMAND",
     "NODES_PARAMETER",
     "PIN_VERSIONS_ENV",
     "PIPELINE_ENV",
@@ -36,9 +50,12 @@ __all__ = [
     "WORKFLOW_NAME_ENV",
     "WORKFLOW_STATUS_ENV",
     "ContractError",
+    "MlflowCall",
     "PodEnvironment",
     "StepCall",
     "format_nodes",
+    "mlflow_arguments",
+    "parse_mlflow_arguments",
     "parse_params",
     "parse_step_arguments",
     "pod_environment_entries",
@@ -48,6 +65,11 @@ __all__ = [
 
 POD_COMMAND = ("python", "-m", "kedro_argo")
 STEP_COMMAND = "step"
+#: Workflows of projects using kedro-mlflow: create the workflow's MLflow run before the
+#: first step / end it with the workflow's status (the exit handler).
+MLFLOW_START_COMMAND = "mlflow-start"
+MLFLOW_END_COMMAND = "mlflow-end"
+MLFLOW_COMMANDS = (MLFLOW_START_COMMAND, MLFLOW_END_COMMAND)
 
 #: Input parameters of a shared step template: the step's Kedro nodes, and (only where some
 #: step needs it) the datasets it saves for other steps although its own nodes use them too.
@@ -69,6 +91,9 @@ PIPELINE_ENV = "KEDRO_ARGO_PIPELINE"
 PIN_VERSIONS_ENV = "KEDRO_ARGO_PIN_VERSIONS"
 #: Exit handler only: ``{{workflow.status}}``.
 WORKFLOW_STATUS_ENV = "KEDRO_ARGO_WORKFLOW_STATUS"
+#: ``true`` in every pod of a workflow whose steps log into one MLflow run (kedro-mlflow);
+#: absent otherwise.
+MLFLOW_ENV = "KEDRO_ARGO_MLFLOW"
 
 
 class ContractError(ValueError):
@@ -129,28 +154,12 @@ def parse_step_arguments(argv: Sequence[str]) -> StepCall:
     items = list(argv)
     if not items or items[0] != STEP_COMMAND:
         raise ContractError(f"expected '{STEP_COMMAND}' first, got {items[:1] or 'nothing'}")
-    single: dict[str, str] = {}
-    params: list[str] = []
-    for item in items[1:]:
-        flag, sep, value = item.partition("=")
-        name = flag[2:] if flag.startswith("--") else ""
-        if not sep or name not in (*_SINGLE, *_REPEATED):
-            known = ", ".join(f"--{n}=…" for n in (*_SINGLE, *_REPEATED))
-            raise ContractError(f"unexpected argument {item!r} (arguments are {known})")
-        if name in _REPEATED:
-            params.append(value)
-        elif name in single:
-            raise ContractError(f"--{name} given twice")
-        else:
-            single[name] = value
+    single, params = _parse_flags(items[1:], _SINGLE)
     if "pipeline" not in single:
         raise ContractError("--pipeline=<registered pipeline> is required")
     exports: tuple[str, ...] = ()
     if single.get("export"):
         exports = tuple(_json_list(single["export"], "--export"))
-    for pair in params:
-        if "=" not in pair or not pair.partition("=")[0].strip():
-            raise ContractError(f"--param {pair!r} must look like key=value")
     return StepCall(
         pipeline=single["pipeline"],
         nodes=tuple(n for n in single.get("nodes", "").split(",") if n),
@@ -158,6 +167,60 @@ def parse_step_arguments(argv: Sequence[str]) -> StepCall:
         params=tuple(params),
         exports=exports,
     )
+
+
+def _parse_flags(items: Sequence[str], names: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """``--flag=value`` items: the single-valued ``names`` (each at most once) and the
+    ``--param`` values, checked to look like ``key=value``."""
+    single: dict[str, str] = {}
+    params: list[str] = []
+    for item in items:
+        flag, sep, value = item.partition("=")
+        name = flag[2:] if flag.startswith("--") else ""
+        if not sep or name not in (*names, *_REPEATED):
+            known = ", ".join(f"--{n}=…" for n in (*names, *_REPEATED))
+            raise ContractError(f"unexpected argument {item!r} (arguments are {known})")
+        if name in _REPEATED:
+            params.append(value)
+        elif name in single:
+            raise ContractError(f"--{name} given twice")
+        else:
+            single[name] = value
+    for pair in params:
+        if "=" not in pair or not pair.partition("=")[0].strip():
+            raise ContractError(f"--param {pair!r} must look like key=value")
+    return single, params
+
+
+@dataclass(frozen=True)
+class MlflowCall:
+    """``mlflow-start`` / ``mlflow-end``: the Kedro session they open (for kedro-mlflow's
+    configuration) gets the steps' configuration environment and parameters."""
+
+    command: str  # MLFLOW_START_COMMAND or MLFLOW_END_COMMAND
+    env: str | None = None
+    params: tuple[str, ...] = ()
+
+
+def mlflow_arguments(call: MlflowCall) -> list[str]:
+    """The container ``args`` for ``call`` (``command`` is :data:`POD_COMMAND`)."""
+    if call.command not in MLFLOW_COMMANDS:
+        raise ContractError(f"{call.command!r} is not one of {', '.join(MLFLOW_COMMANDS)}")
+    args = [call.command]
+    if call.env:
+        args.append(f"--env={call.env}")
+    args += [f"--param={pair}" for pair in call.params]
+    return args
+
+
+def parse_mlflow_arguments(argv: Sequence[str]) -> MlflowCall:
+    """The inverse of :func:`mlflow_arguments`; :class:`ContractError` on anything else."""
+    items = list(argv)
+    if not items or items[0] not in MLFLOW_COMMANDS:
+        expected = " or ".join(map(repr, MLFLOW_COMMANDS))
+        raise ContractError(f"expected {expected} first, got {items[:1] or 'nothing'}")
+    single, params = _parse_flags(items[1:], ("env",))
+    return MlflowCall(command=items[0], env=single.get("env"), params=tuple(params))
 
 
 def _json_list(text: str, what: str) -> list[str]:
@@ -194,6 +257,7 @@ class PodEnvironment:
     data_root: str | None = None
     compression: str = "none"
     pin_versions: tuple[str, ...] = ()
+    mlflow: bool = False  # the steps log into the workflow's MLflow run (kedro-mlflow)
 
 
 def pod_environment_entries(values: PodEnvironment) -> list[dict[str, str]]:
@@ -211,6 +275,8 @@ def pod_environment_entries(values: PodEnvironment) -> list[dict[str, str]]:
     entries.append((COMPRESSION_ENV, values.compression))
     if values.pin_versions:
         entries.append((PIN_VERSIONS_ENV, format_exports(values.pin_versions)))
+    if values.mlflow:
+        entries.append((MLFLOW_ENV, "true"))
     return [{"name": name, "value": value} for name, value in entries]
 
 
@@ -234,4 +300,5 @@ def read_pod_environment(environ: Mapping[str, str]) -> PodEnvironment:
         data_root=environ.get(DATA_ROOT_ENV) or None,
         compression=(environ.get(COMPRESSION_ENV) or "none").strip().lower(),
         pin_versions=pins,
+        mlflow=(environ.get(MLFLOW_ENV) or "").strip().lower() == "true",
     )

@@ -20,12 +20,16 @@ def write_project(
     catalog: Mapping[str, Any] | None = None,
     parameters: Mapping[str, Any] | None = None,
     argo: Mapping[str, Any] | None = None,
+    settings: str = "",
+    conf_files: Mapping[str, Mapping[str, Any] | str] | None = None,
 ) -> Path:
     """A Kedro 1.x project at ``root``.
 
     ``registry`` is the body of ``register_pipelines()`` (it may use ``Pipeline``, ``node``
     and everything defined in ``nodes``, the source of ``<package>/nodes.py``) and must return
-    the dict of pipelines.
+    the dict of pipelines. ``settings`` is the source of ``<package>/settings.py``; ``conf_files``
+    maps more file names of ``conf/base`` (e.g. ``mlflow.yml``) to their content (YAML text,
+    or a mapping to dump).
     """
     import kedro
 
@@ -47,7 +51,7 @@ def write_project(
         )
     )
     (src / "__init__.py").write_text('__version__ = "0.1.0"\n')
-    (src / "settings.py").write_text("")
+    (src / "settings.py").write_text(textwrap.dedent(settings))
     (src / "nodes.py").write_text(textwrap.dedent(nodes))
     body = textwrap.indent(textwrap.dedent(registry).strip(), "    ")
     (src / "pipeline_registry.py").write_text(
@@ -66,5 +70,8 @@ def write_project(
         ("argo.yml", config),
     ):
         (conf / "base" / name).write_text(yaml.safe_dump(dict(content), sort_keys=False))
+    for name, content in (conf_files or {}).items():
+        text = content if isinstance(content, str) else yaml.safe_dump(dict(content))
+        (conf / "base" / name).write_text(text)
     (root / "data").mkdir()
     return root

@@ -10,6 +10,8 @@ resolved environment must give back the run's facts.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import string
 from collections.abc import Mapping, Sequence
@@ -23,6 +25,7 @@ from kedro_argo import contract
 from kedro_argo.compiler.build import Built, flatten
 from kedro_argo.compiler.emit import parameter_text
 from kedro_argo.compiler.facts import ProjectFacts
+from kedro_argo.config import parse_config
 from kedro_argo.contract import (
     ContractError,
     PodEnvironment,
@@ -361,6 +364,7 @@ def test_step_arguments_parse_back_to_the_same_call(call: StepCall) -> None:
         data_root=st.sampled_from([None, "s3://b/p", "/mnt/data", "gs://b"]),
         compression=st.sampled_from(["none", "zlib", "lz4"]),
         pin_versions=st.lists(st.one_of(hostile_texts, st.text(max_size=6)), max_size=3).map(tuple),
+        mlflow=st.booleans(),
     )
 )
 def test_pod_environment_reads_back_as_written(values: PodEnvironment) -> None:
@@ -487,3 +491,105 @@ def test_a_parameter_value_the_pod_cannot_read_back_is_refused_at_compile_time()
     pod could not read the value back, so compile says so instead of the pod failing."""
     with pytest.raises(CompileError, match=r"Parameter value 'a\$\{b' cannot be passed"):
         build_facts(facts(chain(1), CONFIG, runtime_params={"k": "a${b"}))
+
+
+# --------------------------------------------------------------------------- kedro-mlflow
+
+
+def mlflow_template_calls(manifest: Mapping[str, Any]) -> dict[str, contract.MlflowCall]:
+    """Template name → what the pod of each template running an MLflow command reads."""
+    globals_ = {**workflow_globals(manifest), "workflow.status": "Failed"}
+    out = {}
+    for template in manifest["spec"]["templates"]:
+        args = (template.get("container") or {}).get("args") or []
+        if args[:1] and args[0] in contract.MLFLOW_COMMANDS:
+            scope = Scope(globals_, exit_handler=True)
+            env = pod_environment(manifest)
+            env.update(resolve_env(template["container"].get("env", []), scope))
+            resolved = [expand_k8s(substitute(a, scope, template["name"]), env) for a in args]
+            out[template["name"]] = contract.parse_mlflow_arguments(resolved)
+    return out
+
+
+def test_mlflow_start_and_end_read_back_with_the_steps_env_and_parameters() -> None:
+    project = exporting_project(mlflow=True)
+    config = {**CONFIG, "parameters": ["model.lr", "price$"]}  # no exit pipeline
+    built = build_facts(dataclasses.replace(project, config=parse_config(config, source="x")))
+    calls = mlflow_template_calls(built.manifest)
+    assert calls == {
+        "mlflow-start": contract.MlflowCall(
+            contract.MLFLOW_START_COMMAND, env="dev$(HOME)", params=EXPORT_PARAMS
+        ),
+        "exit-handler": contract.MlflowCall(
+            contract.MLFLOW_END_COMMAND, env="dev$(HOME)", params=EXPORT_PARAMS
+        ),
+    }
+    assert built.manifest["spec"]["onExit"] == "exit-handler"
+    end = next(t for t in built.manifest["spec"]["templates"] if t["name"] == "exit-handler")
+    assert end["container"]["env"] == [
+        {"name": contract.WORKFLOW_STATUS_ENV, "value": "{{workflow.status}}"}
+    ]
+
+
+def test_with_mlflow_steps_read_back_as_planned_and_every_pod_shares_the_run() -> None:
+    built = build_facts(exporting_project(mlflow=True), group_by="tag")
+    manifest = copy.deepcopy(built.manifest)
+    root = next(t for t in manifest["spec"]["templates"] if t["name"] == "kedro-pipeline")
+    # the step round trip looks at step tasks only
+    root["dag"]["tasks"] = [t for t in root["dag"]["tasks"] if t["name"] != "mlflow-start"]
+    assert_round_trip(dataclasses.replace(built, manifest=manifest), params=EXPORT_PARAMS)
+    pod = read_pod_environment(pod_environment(built.manifest))
+    assert pod == dataclasses.replace(expected_environment(built), mlflow=True)
+    # the exit pipeline's step ends the run: no mlflow-end
+    assert list(mlflow_template_calls(built.manifest)) == ["mlflow-start"]
+
+
+mlflow_calls_strategy = st.builds(
+    contract.MlflowCall,
+    command=st.sampled_from(contract.MLFLOW_COMMANDS),
+    env=st.one_of(st.none(), hostile_texts.filter(bool)),
+    params=st.lists(
+        st.tuples(st.from_regex(r"[\w.-]+", fullmatch=True), hostile_texts).map("=".join),
+        max_size=4,
+    ).map(tuple),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(mlflow_calls_strategy)
+def test_mlflow_arguments_parse_back_to_the_same_call(call: contract.MlflowCall) -> None:
+    args = contract.mlflow_arguments(call)
+    assert contract.parse_mlflow_arguments(args) == call
+    assert all(a.startswith("--") for a in args[1:]), "every option is one --flag=value item"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["step", "--pipeline=p"],
+        ["mlflow-start", "--pipeline=p"],  # the pipeline comes from the pod's env
+        ["mlflow-end", "--nodes=a"],
+        ["mlflow-start", "--env=a", "--env=b"],
+        ["mlflow-end", "--param=novalue"],
+        ["mlflow-start", "extra"],
+    ],
+)
+def test_malformed_mlflow_arguments_are_contract_errors(argv: list[str]) -> None:
+    with pytest.raises(ContractError):
+        contract.parse_mlflow_arguments(argv)
+
+
+def test_mlflow_commands_are_not_steps() -> None:
+    with pytest.raises(ContractError):
+        parse_step_arguments(["mlflow-start"])
+    with pytest.raises(ContractError):
+        contract.mlflow_arguments(contract.MlflowCall("step"))
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("TRUE", True), ("", False)])
+def test_the_mlflow_flag_reads_back(raw: str, expected: bool) -> None:
+    pod = read_pod_environment({contract.RUN_ID_ENV: "uid", contract.MLFLOW_ENV: raw})
+    assert pod.mlflow is expected
+    entries = pod_environment_entries(pod)
+    assert (contract.MLFLOW_ENV in {e["name"] for e in entries}) is expected

@@ -13,7 +13,13 @@ from typing import Any
 
 from kedro_argo import argo
 from kedro_argo.compiler.checks import check_manifest, manifest_size
-from kedro_argo.compiler.emit import CompileInput, Kind, compile_manifest, parameter_text
+from kedro_argo.compiler.emit import (
+    MLFLOW_START_TEMPLATE,
+    CompileInput,
+    Kind,
+    compile_manifest,
+    parameter_text,
+)
 from kedro_argo.compiler.facts import ProjectFacts, transcoding_base
 from kedro_argo.compiler.grouping import Group, group_nodes
 from kedro_argo.compiler.plan import Plan, build_plan
@@ -97,8 +103,9 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
         node_settings=settings,
         exchanged=facts.exchanged_datasets,
         memory_only=facts.memory_only_datasets,
-        extra_templates=1 if exit_pipeline else 0,
+        extra_templates=1 if exit_pipeline or facts.mlflow else 0,
         grouping_hint=str(grouping),
+        start_template=MLFLOW_START_TEMPLATE if facts.mlflow else None,
     )
     exit_nodes = sorted(facts.registered.get(exit_pipeline or "", ()))
     exit_settings = merge_group_settings(
@@ -129,14 +136,21 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
         exposed_parameters=exposed,
         fixed_parameters=fixed,
         data_root_required=not request.for_local,
+        mlflow=facts.mlflow,
+        mlflow_settings=config.nodes.defaults,
     )
     manifest = compile_manifest(source, kind=request.kind, name=request.name)
     size = manifest_size(manifest)
     check_size(size, plan, grouping)
     check_manifest(manifest, size=size)
-    return Built(
-        manifest=manifest, facts=facts, plan=plan, grouping=grouping, notes=merge_notes(groups)
-    )
+    notes = merge_notes(groups) + ((MLFLOW_NOTE,) if facts.mlflow else ())
+    return Built(manifest=manifest, facts=facts, plan=plan, grouping=grouping, notes=notes)
+
+
+MLFLOW_NOTE = (
+    "kedro-mlflow: one MLflow run spans the workflow (created by its mlflow-start task, "
+    "ended by its exit handler); see docs/mlflow.md"
+)
 
 
 def choose_grouping(flag: str | None, config: ArgoConfig) -> GroupBy:

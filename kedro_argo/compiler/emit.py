@@ -5,6 +5,11 @@ once in ``spec.templateDefaults``. Each pod profile of the plan is one step temp
 its steps: a DAG task names the template and passes the step's Kedro nodes as the ``nodes``
 input. Nested DAG levels are DAG templates of their own. Container commands are argument lists
 (:mod:`kedro_argo.contract`): no shell, so no quoting bugs.
+
+For a project using kedro-mlflow (``CompileInput.mlflow``) the workflow also has the
+``mlflow-start`` template, run by the root's start task, and an exit handler that ends the
+workflow's MLflow run (``mlflow-end``, or the exit pipeline's step); every pod gets
+``KEDRO_ARGO_MLFLOW=true`` (see :mod:`kedro_argo.runtime.mlflow`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from kedro_argo.config import ArgoConfig, NodeSettings, SecretRef
 from kedro_argo.errors import CompileError
 
 EXIT_TEMPLATE = "exit-handler"
+#: The template creating the workflow's MLflow run (projects using kedro-mlflow).
+MLFLOW_START_TEMPLATE = "mlflow-start"
 #: Where a template says which registered pipeline its pods load, or what a nested DAG holds.
 PIPELINE_ANNOTATION = "kedro.org/pipeline"
 PART_ANNOTATION = "kedro.org/part"
@@ -52,6 +59,9 @@ class CompileInput:
     exposed_parameters: Mapping[str, str] = field(default_factory=dict)  # key -> default text
     fixed_parameters: Mapping[str, str] = field(default_factory=dict)  # key -> value text
     data_root_required: bool = True
+    #: kedro-mlflow: one MLflow run for the workflow (the plan has the start task).
+    mlflow: bool = False
+    mlflow_settings: NodeSettings = field(default_factory=NodeSettings)  # start/end pods
 
 
 def compile_manifest(
@@ -171,15 +181,19 @@ def build_workflow_spec(source: CompileInput) -> dict[str, Any]:
         spec["podGC"] = {"strategy": wf.pod_gc.strategy}
         if wf.pod_gc.delete_delay_duration:
             spec["podGC"]["deleteDelayDuration"] = wf.pod_gc.delete_delay_duration
-    if wf.on_exit_pipeline:
+    if wf.on_exit_pipeline or source.mlflow:
         spec["onExit"] = EXIT_TEMPLATE
     spec["templateDefaults"] = {"container": build_default_container(source)}
 
     param_args = build_parameter_args(source, parameter_names)
     templates = [build_dag_template(source.plan, level) for level in source.plan.dags]
     templates += [build_step_template(source, t, param_args) for t in source.plan.templates]
+    if source.mlflow:
+        templates.append(build_mlflow_template(source, contract.MLFLOW_START_COMMAND, param_args))
     if wf.on_exit_pipeline:
         templates.append(build_exit_template(source, wf.on_exit_pipeline, param_args))
+    elif source.mlflow:
+        templates.append(build_mlflow_template(source, contract.MLFLOW_END_COMMAND, param_args))
     spec["templates"] = templates
     return spec
 
@@ -200,6 +214,12 @@ def build_default_container(source: CompileInput) -> dict[str, Any]:
             f"in-memory dataset(s) between steps ({shown}{', …' if more > 0 else ''}): "
             "set data.root in argo.yml to s3://…, gs://… or a volume path mounted in every pod."
         )
+    if not cfg.data.root and source.mlflow and source.data_root_required:
+        raise CompileError(
+            "The project uses kedro-mlflow, so every pod of the workflow logs into one MLflow "
+            "run whose id is kept under data.root: set data.root in argo.yml to s3://…, gs://… "
+            "or a volume path mounted in every pod."
+        )
     env = contract.pod_environment_entries(
         contract.PodEnvironment(
             run_id="{{workflow.uid}}",
@@ -210,6 +230,7 @@ def build_default_container(source: CompileInput) -> dict[str, Any]:
             data_root=cfg.data.root,
             compression=cfg.data.compression,
             pin_versions=tuple(k8s_literal(ds) for ds in source.pinned_datasets),
+            mlflow=source.mlflow,
         )
     )
     return {
@@ -259,8 +280,10 @@ def build_dag_template(plan: Plan, level: DagLevel) -> dict[str, Any]:
                     }
                 )
             entry["arguments"] = {"parameters": parameters}
-        else:
+        elif task.dag is not None:
             entry["template"] = task.dag
+        else:  # the start task
+            entry["template"] = task.template
         if task.depends:
             entry["depends"] = argo.format_depends(task.depends)
         tasks.append(entry)
@@ -329,6 +352,29 @@ def build_exit_template(
         "metadata": {"annotations": {PIPELINE_ANNOTATION: pipeline}},
     }
     return _apply_settings(template, container, source.exit_settings)
+
+
+def build_mlflow_template(
+    source: CompileInput, command: str, param_pairs: Sequence[str]
+) -> dict[str, Any]:
+    """``mlflow-start`` (the start task's template) or ``mlflow-end`` (the exit handler of a
+    workflow with no exit pipeline): pods with the steps' default settings, Kedro
+    configuration environment and parameters, so kedro-mlflow reads the same configuration."""
+    call = contract.MlflowCall(
+        command=command,
+        env=k8s_literal(source.env) if source.env else None,
+        params=tuple(param_pairs),
+    )
+    container: dict[str, Any] = {
+        "command": list(contract.POD_COMMAND),
+        "args": contract.mlflow_arguments(call),
+    }
+    if command == contract.MLFLOW_END_COMMAND:
+        container["env"] = [{"name": contract.WORKFLOW_STATUS_ENV, "value": "{{workflow.status}}"}]
+        name = EXIT_TEMPLATE
+    else:
+        name = MLFLOW_START_TEMPLATE
+    return _apply_settings({"name": name}, container, source.mlflow_settings)
 
 
 def _apply_settings(

@@ -58,6 +58,8 @@ class ProjectFacts:
     step_hosts: Mapping[str, frozenset[str]] | None = None
     # Declared datasets that live only in the process that made them (they cannot travel).
     memory_only_datasets: frozenset[str] = frozenset()
+    # kedro-mlflow's hooks run in this project's sessions: one MLflow run spans the workflow.
+    mlflow: bool = False
 
     def hosts(self) -> Mapping[str, frozenset[str]]:
         return self.step_hosts if self.step_hosts is not None else self.registered

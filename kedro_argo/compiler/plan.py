@@ -8,7 +8,9 @@ The plan is the one model of a compiled workflow:
   resolved pod settings — shared by every step with that profile; a step's nodes reach the
   template as an input parameter;
 * a **DAG level** is one DAG template of at most ``MAX_DAG_TASKS`` tasks. Where a level would
-  hold more, its steps are gathered into nested DAG templates (see :func:`nest_steps`).
+  hold more, its steps are gathered into nested DAG templates (see :func:`nest_steps`);
+* a root level may also hold a **start task** running a template of its own before any step
+  (the workflow's MLflow run is created there, see :mod:`kedro_argo.runtime.mlflow`).
 
 Dependencies are Kedro's data edges: a step waits for exactly the steps that save what it loads.
 A task of a DAG waits for a sibling task exactly when some step under the first loads what some
@@ -23,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Union
 
@@ -34,7 +36,7 @@ from kedro_argo.config import NodeSettings, merge_group_settings
 from kedro_argo.errors import CompileError
 from kedro_argo.graphs import find_cycle, strongly_connected_components, topological_order
 from kedro_argo.graphs import weakly_connected_components as _components
-from kedro_argo.naming import to_argo_names
+from kedro_argo.naming import to_argo_name, to_argo_names
 
 __all__ = [
     "ROOT_DAG",
@@ -81,12 +83,14 @@ class StepTemplate:
 
 @dataclass(frozen=True)
 class DagTask:
-    """A task of a DAG level: a step, or a nested DAG level."""
+    """A task of a DAG level: a step, a nested DAG level, or the start task (a template of
+    its own, no Kedro nodes)."""
 
     name: str
     depends: tuple[str, ...] = ()  # sibling task names, sorted
     step: str | None = None
     dag: str | None = None  # template name of the nested DagLevel
+    template: str | None = None  # the start task's template
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,8 @@ class Plan:
         def steps_under(task: DagTask) -> int:
             if task.step is not None:
                 return bit[task.step]
-            assert task.dag is not None
+            if task.dag is None:  # the start task runs no step
+                return 0
             if task.dag not in below:
                 mask = 0
                 for inner in dags[task.dag].tasks:
@@ -188,8 +193,7 @@ class Plan:
                     before |= steps_under(tasks[dependency])
                 if task.step is not None:
                     direct[task.step] |= before
-                else:
-                    assert task.dag is not None
+                elif task.dag is not None:
                     visit(dags[task.dag], before)
 
         visit(self.root, 0)
@@ -220,6 +224,7 @@ def build_plan(
     max_dag_tasks: int = argo.MAX_DAG_TASKS,
     max_templates: int = argo.MAX_TEMPLATES,
     grouping_hint: str = "none",
+    start_template: str | None = None,
 ) -> Plan:
     """Turn ``nodes`` (Kedro's topological order) and their ``groups`` into a :class:`Plan`.
 
@@ -229,7 +234,9 @@ def build_plan(
     settings (merged per step). ``exchanged``: datasets steps pass through the object store;
     ``memory_only``: declared datasets that cannot leave their process. ``extra_templates``
     (the exit handler) count towards ``max_templates``. ``grouping_hint`` names the grouping
-    used, for messages. Raises :class:`CompileError` for what cannot run or cannot fit.
+    used, for messages. ``start_template``: a template every root task waits for, run by a
+    start task of the root level (one template more, one task less for the steps per level).
+    Raises :class:`CompileError` for what cannot run or cannot fit.
     """
     nodes = tuple(nodes)
     if not nodes:
@@ -321,6 +328,9 @@ def build_plan(
         for k, (group, name, inputs, outputs, exports) in enumerate(drafts)
     )
     budget = max_templates - len(templates) - extra_templates - 1  # the root DAG
+    if start_template is not None:  # its own template; its task takes a place in the root
+        budget -= 1
+        max_dag_tasks -= 1
     dags = nest_steps(steps, nodes=by_name, max_tasks=max_dag_tasks, max_levels=budget)
     if dags is None:
         raise CompileError(
@@ -329,7 +339,20 @@ def build_plan(
             f"nested DAG templates beyond that: group nodes into fewer pods (--group-by "
             "memory|namespace|tag[:PREFIX]) or give fewer nodes pod settings of their own."
         )
+    if start_template is not None:
+        dags = with_start_task(dags, start_template)
     return Plan(steps=steps, templates=templates, dags=dags)
+
+
+def with_start_task(dags: tuple[DagLevel, ...], template: str) -> tuple[DagLevel, ...]:
+    """``dags`` with a first root task running ``template`` (named after it unless a task
+    has that name), which every root task without dependencies waits for: the others wait
+    for it through those."""
+    root = dags[0]
+    name = to_argo_name(template, max_length=STEP_NAME_LIMIT, reserved={t.name for t in root.tasks})
+    tasks = [DagTask(name, template=template)]
+    tasks += [task if task.depends else replace(task, depends=(name,)) for task in root.tasks]
+    return (replace(root, tasks=tuple(tasks)), *dags[1:])
 
 
 def _check_groups(groups: Sequence[Group], nodes: tuple[NodeSpec, ...]) -> None:

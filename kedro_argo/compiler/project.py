@@ -157,6 +157,7 @@ def load_project(
             memory_only = {name for name in exchanged if is_memory_only(catalog, name)}
         # only exposed parameters need their values here (Kedro validates them all: ~0.1 s)
         parameters = dict(context.params) if config.parameters else {}
+        mlflow = uses_kedro_mlflow(session)
 
     return ProjectFacts(
         project_path=project_path,
@@ -177,7 +178,36 @@ def load_project(
         config_files=files,
         step_hosts=step_hosts(pipeline, registered),
         memory_only_datasets=frozenset(memory_only),
+        mlflow=mlflow,
     )
+
+
+def uses_kedro_mlflow(session: Any) -> bool:
+    """Whether kedro-mlflow's hooks run in this project's sessions: it is installed here and
+    not in ``DISABLE_HOOKS_FOR_PLUGINS``, or its hook (or a subclass) is in
+    ``settings.HOOKS``. Then the
+    workflow gets one MLflow run for all its pods (see :mod:`kedro_argo.runtime.mlflow`).
+    Nothing is imported to tell (the session has loaded the hooks already)."""
+    manager = getattr(session, "_hook_manager", None)
+    if manager is None:  # pragma: no cover - another Kedro layout
+        import importlib.util
+
+        from kedro.framework.project import settings
+
+        disabled = getattr(settings, "DISABLE_HOOKS_FOR_PLUGINS", ())
+        return importlib.util.find_spec("kedro_mlflow") is not None and (
+            "kedro-mlflow" not in disabled
+        )
+    return any(_from_kedro_mlflow(p) for p in manager.get_plugins())
+
+
+def _from_kedro_mlflow(plugin: Any) -> bool:
+    """A hook object of a kedro-mlflow class (or a subclass), or a kedro-mlflow module."""
+    if isinstance(plugin, type(os)):
+        modules = [plugin.__name__]
+    else:
+        modules = [getattr(cls, "__module__", None) or "" for cls in type(plugin).__mro__]
+    return any(module.split(".")[0] == "kedro_mlflow" for module in modules)
 
 
 def declared_catalog(context: Any) -> Any:

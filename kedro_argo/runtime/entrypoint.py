@@ -8,6 +8,10 @@ plus the ``--export`` ones its own nodes also load) for an object on
 ``$KEDRO_ARGO_DATA_ROOT/$KEDRO_ARGO_RUN_ID/``. Data that stays inside the step stays in
 memory. It does not go through the ``kedro`` CLI (slower: it loads every plugin's commands)
 and does not rely on the plugin's hooks, so disabling them never breaks a workflow.
+
+In a workflow of a project using kedro-mlflow (``KEDRO_ARGO_MLFLOW=true``) it also runs
+``mlflow-start`` / ``mlflow-end``, and every step logs into the workflow's MLflow run
+(:mod:`kedro_argo.runtime.mlflow`).
 """
 
 from __future__ import annotations
@@ -122,6 +126,16 @@ def clear_earlier_attempt(catalog: Any, name: str, version: str) -> None:
 
 
 def run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_path: Path) -> None:
+    if not pod.mlflow:
+        _run_step(call, pod, project_path)
+        return
+    from kedro_argo.runtime.mlflow import step_run
+
+    with step_run(pod, exit_status=os.environ.get(contract.WORKFLOW_STATUS_ENV)):
+        _run_step(call, pod, project_path)
+
+
+def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_path: Path) -> None:
     from kedro.framework.project import pipelines
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
@@ -214,8 +228,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault(contract.TELEMETRY_ENV, "true")
     from kedro_argo.errors import KedroArgoError
 
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        call = contract.parse_step_arguments(sys.argv[1:] if argv is None else argv)
+        if args[:1] and args[0] in contract.MLFLOW_COMMANDS:
+            from kedro_argo.runtime import mlflow
+
+            mlflow_call = contract.parse_mlflow_arguments(args)
+            pod = contract.read_pod_environment(os.environ)
+            mlflow.run_command(mlflow_call, pod, Path.cwd(), os.environ)
+            return 0
+        call = contract.parse_step_arguments(args)
         pod = contract.read_pod_environment(os.environ)
         run_step(call, pod, Path.cwd())
     except (StepError, contract.ContractError) as exc:
