@@ -237,6 +237,15 @@ def exchanged_between_steps(plan: Any, facts: Any) -> set[str]:
     return crossing & set(facts.exchanged_datasets)
 
 
+context_option = click.option(
+    "--context",
+    default=None,
+    metavar="NAME",
+    help="kubeconfig context (kubeconfig mode: no ARGO_SERVER / server.url, or server.mode: "
+    "kubernetes). Default: server.context, else the current context.",
+)
+
+
 def project_config(ctx: click.Context, env: str | None) -> Any:
     """argo.yml alone, for commands that need the server but not a manifest."""
     from kedro_argo.compiler.project import load_argo_config
@@ -253,6 +262,7 @@ def project_config(ctx: click.Context, env: str | None) -> Any:
 @click.option("--poll-interval", default=5.0, hidden=True, type=float)
 @group_by_option
 @image_option
+@context_option
 @click.pass_context
 @user_errors
 def run_once(
@@ -264,6 +274,7 @@ def run_once(
     poll_interval: float,
     group_by: str | None,
     image: str | None,
+    context: str | None,
 ) -> None:
     """Compile, validate and submit one run of a pipeline to the cluster."""
     from kedro_argo.server import connect
@@ -277,7 +288,7 @@ def run_once(
         group_by=group_by,
         image=image,
     )
-    with connect(built.facts.config) as backend:
+    with connect(built.facts.config, context=context) as backend:
         created = backend.create_workflow(built.manifest)
         name = created["metadata"]["name"]
         click.echo(f"Submitted {name}: {backend.link(name)}")
@@ -350,6 +361,7 @@ def report_outcome(backend: Any, workflow: dict[str, Any]) -> int:
 @click.option("--delete", default=None, metavar="NAME", help="Delete a schedule.")
 @group_by_option
 @image_option
+@context_option
 @click.pass_context
 @user_errors
 def schedule(
@@ -364,13 +376,14 @@ def schedule(
     delete: str | None,
     group_by: str | None,
     image: str | None,
+    context: str | None,
 ) -> None:
     """Create or update (never duplicate) a CronWorkflow for a pipeline."""
     from kedro_argo.server import connect
     from kedro_argo.server.status import project_selector
 
     if list_ or delete:
-        with connect(project_config(ctx, env)) as backend:
+        with connect(project_config(ctx, env), context=context) as backend:
             if delete:
                 backend.delete("CronWorkflow", delete)
                 click.echo(f"Deleted schedule {delete}.")
@@ -390,7 +403,7 @@ def schedule(
         group_by=group_by,
         image=image,
     )
-    with connect(built.facts.config) as backend:
+    with connect(built.facts.config, context=context) as backend:
         saved = backend.upsert(built.manifest)
     spec = saved.get("spec", built.manifest["spec"])
     where = f" ({spec['timezone']})" if spec.get("timezone") else ""
@@ -424,6 +437,7 @@ def print_schedules(items: list[dict[str, Any]]) -> None:
 @click.option("--name", default=None, help="WorkflowTemplate name (default: <project>-<pipeline>).")
 @group_by_option
 @image_option
+@context_option
 @click.pass_context
 @user_errors
 def upload(
@@ -434,6 +448,7 @@ def upload(
     name: str | None,
     group_by: str | None,
     image: str | None,
+    context: str | None,
 ) -> None:
     """Create or update the pipeline as a WorkflowTemplate on the cluster."""
     from kedro_argo.server import connect
@@ -448,7 +463,7 @@ def upload(
         group_by=group_by,
         image=image,
     )
-    with connect(built.facts.config) as backend:
+    with connect(built.facts.config, context=context) as backend:
         saved = backend.upsert(built.manifest)
     click.echo(
         f"WorkflowTemplate {saved['metadata']['name']} saved ({len(built.plan.steps)} steps)."
@@ -457,9 +472,10 @@ def upload(
 
 @argo.command(name="list")
 @env_option
+@context_option
 @click.pass_context
 @user_errors
-def list_(ctx: click.Context, env: str | None) -> None:
+def list_(ctx: click.Context, env: str | None, context: str | None) -> None:
     """List this project's WorkflowTemplates and schedules on the cluster."""
     from rich.console import Console
     from rich.table import Table
@@ -469,7 +485,7 @@ def list_(ctx: click.Context, env: str | None) -> None:
 
     config = project_config(ctx, env)
     selector = project_selector(ctx.find_root().obj.project_name)
-    with connect(config) as backend:
+    with connect(config, context=context) as backend:
         templates = backend.list("WorkflowTemplate", selector)
         crons = backend.list("CronWorkflow", selector)
     table = Table("kind", "name", "pipeline", "commit")
@@ -492,7 +508,7 @@ def list_(ctx: click.Context, env: str | None) -> None:
 @click.pass_context
 @user_errors
 def ui(ctx: click.Context, name: str | None, open_: bool, env: str | None) -> None:
-    """Print the Argo UI URL (of one workflow, or of the namespace)."""
+    """Print the Argo UI URL (of one workflow, or of the namespace); needs the Argo Server."""
     from kedro_argo.server import connect
 
     with connect(project_config(ctx, env)) as backend:
@@ -507,16 +523,17 @@ def ui(ctx: click.Context, name: str | None, open_: bool, env: str | None) -> No
 @argo.command()
 @click.argument("name")
 @env_option
+@context_option
 @click.pass_context
 @user_errors
-def status(ctx: click.Context, name: str, env: str | None) -> None:
+def status(ctx: click.Context, name: str, env: str | None, context: str | None) -> None:
     """Show a workflow's phase and the state of each step."""
     from rich.console import Console
 
     from kedro_argo.server import connect
     from kedro_argo.server.status import status_table
 
-    with connect(project_config(ctx, env)) as backend:
+    with connect(project_config(ctx, env), context=context) as backend:
         workflow = backend.get_workflow(name)
     Console().print(status_table(workflow))
 
@@ -525,14 +542,17 @@ def status(ctx: click.Context, name: str, env: str | None) -> None:
 @click.argument("name")
 @click.option("--step", default=None, help="Only this step (DAG task or Kedro node name).")
 @env_option
+@context_option
 @click.pass_context
 @user_errors
-def logs(ctx: click.Context, name: str, step: str | None, env: str | None) -> None:
+def logs(
+    ctx: click.Context, name: str, step: str | None, env: str | None, context: str | None
+) -> None:
     """Print a workflow's logs, or one step's."""
     from kedro_argo.server import connect
     from kedro_argo.server.status import find_step, last_pod
 
-    with connect(project_config(ctx, env)) as backend:
+    with connect(project_config(ctx, env), context=context) as backend:
         pod = None
         if step:
             workflow = backend.get_workflow(name)

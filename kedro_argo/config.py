@@ -300,10 +300,15 @@ class DataConfig(_Model):
 
 
 class ServerConfig(_Model):
-    """Argo Server connection defaults; the token only ever comes from ``ARGO_TOKEN``."""
+    """Where the cluster commands send requests: the Argo Server (``url`` / ``ARGO_SERVER``;
+    the token only ever comes from ``ARGO_TOKEN``) or the Kubernetes API through the user's
+    kubeconfig (``context``; its credentials stay the kubeconfig's). ``mode: auto`` picks the
+    Argo Server when one is set, else the kubeconfig."""
 
+    mode: Literal["auto", "argo-server", "kubernetes"] = "auto"
     url: str | None = None
     namespace: KubeName | None = None
+    context: str | None = None
 
 
 GROUPING_KINDS = ("none", "memory", "namespace", "tag")

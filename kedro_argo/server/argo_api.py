@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import re
-import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from kedro_argo.errors import ArgoServerError
 from kedro_argo.server import failures
 from kedro_argo.server.backend import KINDS, Kind, ObjectsBase
 from kedro_argo.server.failures import Call, Peer
-from kedro_argo.server.transport import IDEMPOTENT, RetryTransport, tls_failure
+from kedro_argo.server.transport import IDEMPOTENT, RetryTransport, proxy_for, tls_failure
 from kedro_argo.server.watch import StreamFailed, StreamIdle, StreamUnsupported
 
 log = logging.getLogger(__name__)
@@ -251,15 +250,6 @@ def _decode_message(text: str) -> dict[str, Any]:
     return msg
 
 
-def _proxy_for(url: str) -> str | None:
-    """The ``HTTPS_PROXY`` / ``HTTP_PROXY`` for ``url`` unless ``NO_PROXY`` exempts its host."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies_environment()
-    if not proxies or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
-        return None
-    return proxies.get(parts.scheme) or proxies.get("all")
-
-
 # ----------------------------------------------------------------------------- backend
 class ArgoServerBackend(ObjectsBase):
     """The Argo Server REST API; all methods take and return plain dicts.
@@ -302,7 +292,7 @@ class ArgoServerBackend(ObjectsBase):
         if transport is None:
             if verify is None:
                 verify = not settings.insecure_skip_verify
-            proxy = _proxy_for(self.base_url) if trust_env else None
+            proxy = proxy_for(self.base_url) if trust_env else None
             transport = httpx.HTTPTransport(verify=verify, trust_env=trust_env, proxy=proxy)
         self._http = httpx.Client(
             base_url=self.base_url,

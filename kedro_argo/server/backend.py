@@ -2,8 +2,10 @@
 
 :class:`Backend` is the small interface the commands use; two classes implement it: the Argo
 Server's REST API (:class:`~kedro_argo.server.argo_api.ArgoServerBackend`) and the Kubernetes
-API through the user's kubeconfig (:class:`~kedro_argo.server.kube.KubernetesBackend`).
-:class:`ObjectsBase` holds what both do the same way on top of four primitives: the upsert
+API through the user's kubeconfig (:class:`~kedro_argo.server.kube.KubernetesBackend`);
+:func:`connect` picks one from ``server.mode`` (``auto`` | ``argo-server`` | ``kubernetes``),
+``--context`` and the environment, so the commands never know which they talk to.
+:class:`ObjectsBase` holds what both do the same way on top of a few primitives: the upsert
 rule and waiting (:mod:`kedro_argo.server.watch`).
 
 Upsert rule: read the object's ``resourceVersion``; absent (404) ⇒ create; present ⇒ replace
@@ -14,6 +16,7 @@ fresh read; a second 409 is one clear error.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,7 +26,7 @@ from kedro_argo.server import failures, watch
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KINDS", "Backend", "Kind", "ObjectsBase"]
+__all__ = ["KINDS", "Backend", "Kind", "ObjectsBase", "connect"]
 
 GROUP = "argoproj.io"
 VERSION = "v1alpha1"
@@ -222,12 +225,50 @@ class ObjectsBase:
         pass
 
 
-def connect(config: Any, *, env: Mapping[str, str] | None = None, **options: Any) -> Backend:
-    """The backend ``argo.yml`` (``config``) and the environment point at.
+def connect(
+    config: Any,
+    *,
+    context: str | None = None,
+    env: Mapping[str, str] | None = None,
+    **options: Any,
+) -> Backend:
+    """The backend argo.yml (``config``), ``--context`` and the environment point at.
 
-    ``options`` go to the backend (``timeout``, ``retries``…).
+    ``server.mode``: ``auto`` (the Argo Server when ``server.url`` or ``ARGO_SERVER`` is set,
+    else the kubeconfig), ``argo-server`` (an error without a server), ``kubernetes`` (the
+    kubeconfig; ``ARGO_SERVER`` is ignored). ``context`` (``--context``) beats
+    ``server.context``; it selects a kubeconfig context, so it is an error with the Argo
+    Server. ``options`` go to the backend (``timeout``, ``retries``, ``backoff``…).
     """
-    from kedro_argo.server.argo_api import ArgoServerBackend
+    env = os.environ if env is None else env
+    server = config.server
+    url = (server.url or "").strip() or (env.get("ARGO_SERVER") or "").strip()
+    namespace = server.namespace or config.namespace
+    mode = server.mode
+    if mode == "auto":
+        mode = "argo-server" if url else "kubernetes"
+    if mode == "argo-server":
+        if not url:
+            raise ArgoServerError(
+                "server.mode is argo-server but no Argo Server is configured: set "
+                "ARGO_SERVER=host:port (e.g. localhost:2746 after `kubectl -n argo "
+                "port-forward svc/argo-server 2746:2746`) or server.url in argo.yml, or set "
+                "server.mode: auto to use the kubeconfig"
+            )
+        if context:
+            source = "server.url" if (server.url or "").strip() else "ARGO_SERVER"
+            raise ArgoServerError(
+                f"--context selects a kubeconfig context, but the Argo Server at {url} is used "
+                f"({source} is set): drop --context, or set server.mode: kubernetes in argo.yml "
+                "to go through the kubeconfig"
+            )
+        from kedro_argo.server.argo_api import ArgoServerBackend
 
-    namespace = config.server.namespace or config.namespace
-    return ArgoServerBackend.from_env(env, server=config.server.url, namespace=namespace, **options)
+        return ArgoServerBackend.from_env(env, server=server.url, namespace=namespace, **options)
+    from kedro_argo.server.kube import KubernetesBackend
+
+    for name in ("transport", "verify", "trust_env"):  # the Argo Server's HTTP options
+        options.pop(name, None)
+    return KubernetesBackend.from_kubeconfig(
+        env, context=context or server.context, namespace=namespace, **options
+    )

@@ -25,13 +25,15 @@ import logging
 import random
 import ssl
 import time
+import urllib.request
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import httpx
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IDEMPOTENT", "RETRY_STATUSES", "RetryTransport", "tls_failure"]
+__all__ = ["IDEMPOTENT", "RETRY_STATUSES", "RetryTransport", "proxy_for", "tls_failure"]
 
 IDEMPOTENT = "kedro_argo.idempotent"
 """Request extension: ``True`` / ``False`` overrides the method's default idempotency."""
@@ -46,6 +48,16 @@ _AFTER_SENDING = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 def is_idempotent(request: httpx.Request) -> bool:
     marked = request.extensions.get(IDEMPOTENT)
     return request.method in _IDEMPOTENT_METHODS if marked is None else bool(marked)
+
+
+def proxy_for(url: str) -> str | None:
+    """The ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` for ``url``, unless ``NO_PROXY``
+    exempts its host (as the ``argo`` CLI and ``kubectl`` read them)."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not proxies or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 def tls_failure(exc: BaseException) -> ssl.SSLError | None:

@@ -48,9 +48,11 @@ CONFIG = Path("conf/base/argo.yml")
 
 
 def prepare_env(mp: pytest.MonkeyPatch) -> None:
-    """No ARGO_* from the caller's shell, no git lookup, plain wide rich output, no proxy."""
+    """No ARGO_* or kubeconfig from the caller's shell (no test reaches a real cluster by
+    accident), no git lookup, plain wide rich output, no proxy."""
     for var in ARGO_VARIABLES:
         mp.delenv(var, raising=False)
+    mp.setenv("KUBECONFIG", os.devnull)  # not a file: kubeconfig mode finds no kubeconfig
     for var in ("KEDRO_ENV", "FORCE_TERMINAL", "FORCE_COLOR", "TTY_INTERACTIVE"):
         mp.delenv(var, raising=False)
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
@@ -176,6 +178,7 @@ def run_kedro(
     full = base_env(KEDRO_ARGO_COMMIT_ID=COMMIT, COLUMNS="250")
     for var in ARGO_VARIABLES:
         full.pop(var, None)
+    full["KUBECONFIG"] = os.devnull  # `env` sets one for kubeconfig mode
     full.update(env)
     return subprocess.run(
         [KEDRO, *args],
