@@ -193,7 +193,10 @@ def parse_depends(expr: str, where: str) -> list[str]:
         return argo.parse_depends(expr)
     except argo.DependsError as exc:
         if exc.token is None:
-            raise LocalRunError(f"{where}: {exc}") from None
+            raise LocalRunError(
+                f"{where}: the expression {expr!r} is incomplete (a task name is missing after "
+                "'&&' or '(', or a parenthesis is not closed)"
+            ) from None
         raise _refuse(f"{where}: {exc}") from None
 
 
@@ -527,7 +530,7 @@ class _Planner:
                 try:
                     values[key] = parse_argo_duration(sub(backoff[key], where))
                 except ValueError as exc:
-                    raise LocalRunError(f"{where}: {exc}") from None
+                    raise LocalRunError(f"{where}: bad backoff duration: {exc}") from None
             duration, cap, max_duration = (
                 values.get("duration"),
                 values.get("cap"),
@@ -543,12 +546,13 @@ class _Planner:
         if raw in (None, ""):
             return None
         where = f"'{path}.timeout' (template {tmpl['name']!r})"
+        text = substitute(_as_str(raw), scope, where)
         try:
-            seconds = parse_go_duration(substitute(_as_str(raw), scope, where))
+            seconds = parse_go_duration(text)
         except ValueError as exc:
-            raise LocalRunError(f"{where}: {exc}") from None
+            raise LocalRunError(f"{where}: bad timeout: {exc}") from None
         if seconds < 0:
-            raise LocalRunError(f"{where}: must not be negative")
+            raise LocalRunError(f"{where}: the timeout must not be negative, got {text!r}")
         return seconds
 
     def _active_deadline(self, path: str, tmpl: Mapping[str, Any], scope: Scope) -> float | None:

@@ -102,7 +102,8 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
     )
     if not found:
         raise LocalRunError(
-            f"manifest {str(p)!r} holds no {'/'.join(WORKFLOW_KINDS)} (documents: {kinds})"
+            f"manifest {str(p)!r} holds no Workflow, WorkflowTemplate or CronWorkflow "
+            f"(documents: {kinds})"
         )
     raise LocalRunError(
         f"manifest {str(p)!r} holds {len(found)} workflow documents ({kinds}); local mode runs "

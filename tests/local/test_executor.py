@@ -634,7 +634,7 @@ def test_multi_document_files(tmp_path: Path) -> None:
         load_manifest(two)
     none = tmp_path / "none.yaml"
     none.write_text(yaml.safe_dump_all([config_map]))
-    with pytest.raises(LocalRunError, match=r"no Workflow/WorkflowTemplate/CronWorkflow"):
+    with pytest.raises(LocalRunError, match=r"holds no Workflow, WorkflowTemplate or CronWorkflow"):
         load_manifest(none)
     with pytest.raises(LocalRunError, match=r"cannot read manifest"):
         load_manifest(tmp_path / "missing.yaml")

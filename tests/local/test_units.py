@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kedro_argo.durations import format_seconds, parse_argo_duration, parse_go_duration
 from kedro_argo.errors import LocalRunError
+from kedro_argo.local import plan_workflow
 from kedro_argo.local import support as manifest_module
 from kedro_argo.local.resolve import RetryPolicy, parse_depends
 from kedro_argo.local.support import Honoured, Ignored, merge_template_defaults, strategic_merge
 from kedro_argo.local.variables import Scope, expand_k8s, find_tags, substitute
+
+from .helpers import py, workflow
 
 
 @pytest.mark.parametrize(
@@ -82,6 +87,34 @@ def test_depends_with_names_and_and(expr: str, names: list[str]) -> None:
 def test_depends_refusals(expr: str) -> None:
     with pytest.raises(LocalRunError, match="here"):
         parse_depends(expr, "here")
+
+
+@pytest.mark.parametrize("expr", ["a &&", "(a", "("])
+def test_incomplete_depends_says_what_is_missing(expr: str) -> None:
+    with pytest.raises(LocalRunError, match=r"^here: the expression .* is incomplete \(a task"):
+        parse_depends(expr, "here")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"timeout": "5x"}, r"'spec.templates\[1\].timeout' \(template 'work'\): bad timeout: "),
+        ({"timeout": "-5s"}, r"\(template 'work'\): the timeout must not be negative, got '-5s'"),
+        (
+            {"retryStrategy": {"limit": "1", "backoff": {"duration": "soon"}}},
+            r"retryStrategy.backoff.duration' \(template 'work'\): bad backoff duration: ",
+        ),
+    ],
+)
+def test_malformed_durations_name_the_field_and_the_problem(
+    tmp_path: Path, fields: dict[str, Any], message: str
+) -> None:
+    manifest = workflow(
+        [{"name": "a", "template": "work"}], [{"name": "work", "container": py("")}]
+    )
+    manifest["spec"]["templates"][1].update(fields)
+    with pytest.raises(LocalRunError, match=message):
+        plan_workflow(manifest, project_path=tmp_path)
 
 
 def test_substitution_is_single_pass_and_strips_tags() -> None:
