@@ -67,7 +67,7 @@ def worker(project: Path, repeat: int, result: Path) -> None:
 
     logging.disable(logging.WARNING)
     from kedro_argo.compiler.build import BuildRequest, build_from_facts
-    from kedro_argo.compiler.checks import manifest_size
+    from kedro_argo.validation.lint import manifest_size
     from kedro_argo.compiler.project import load_project
     from kedro_argo.errors import CompileError
     from kedro_argo.output import to_yaml

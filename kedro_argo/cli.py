@@ -642,3 +642,41 @@ def run_local(
         )
         ctx.exit(1)
     click.echo(f"Workflow {result.workflow_name} succeeded in {result.duration:.1f}s.", err=True)
+
+
+@argo.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option(
+    "--strict-refs",
+    is_flag=True,
+    help="Unresolved workflowTemplateRef / templateRef are errors (give their files too).",
+)
+@click.option("--submit", is_flag=True, help="WorkflowTemplate arguments need values.")
+@click.option("--quiet", "-q", is_flag=True, help="Print the problems only.")
+@click.pass_context
+@user_errors
+def validate(
+    ctx: click.Context, files: tuple[str, ...], strict_refs: bool, submit: bool, quiet: bool
+) -> None:
+    """Check manifests offline against Argo v4's rules: one line per problem, exit 1 on any.
+
+    Any Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow, compiled here or
+    written by hand; WorkflowTemplates given together resolve each other's references.
+    """
+    from kedro_argo.validation import ARGO_VERSION, load_documents, validate_documents
+
+    try:
+        documents = load_documents(files)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    found = validate_documents(documents, submit=submit, strict_refs=strict_refs)
+    for problem in found:
+        click.echo(str(problem))
+    errors = sum(p.problem.level == "error" for p in found)
+    if not quiet:
+        click.echo(
+            f"{len(documents)} document(s): {errors} error(s), {len(found) - errors} "
+            f"warning(s) (Argo {ARGO_VERSION} schemas and rules).",
+            err=True,
+        )
+    ctx.exit(1 if errors else 0)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from kedro_argo import argo
-from kedro_argo.compiler.checks import check_manifest, manifest_size
 from kedro_argo.compiler.emit import (
     MLFLOW_START_TEMPLATE,
     CompileInput,
@@ -35,6 +34,7 @@ from kedro_argo.config import (
 from kedro_argo.cron import check_cron, check_timezone
 from kedro_argo.errors import CompileError, ConfigError
 from kedro_argo.output import garbage_collector_paused
+from kedro_argo.validation.lint import check_manifest, manifest_size
 
 
 @dataclass(frozen=True)

@@ -77,10 +77,28 @@ def load_argo_config(project_path: Path, *, env: str | None = None) -> ArgoConfi
 
     project_path, _metadata = _bootstrap(project_path)
     env = env or os.environ.get("KEDRO_ENV") or None
+    check_environment(project_path, env)
     with KedroSession.create(project_path=project_path, env=env) as session:
         context = session.load_context()
         config, _files = load_config(context, project_path, str(settings.CONF_SOURCE), env)
     return config
+
+
+def check_environment(project_path: Path, env: str | None) -> None:
+    """Refuse an ``--env`` with no folder under the project's conf source (Kedro's own message
+    blames whichever config file it reads first)."""
+    if not env:
+        return
+    from kedro.framework.project import settings
+
+    source = str(settings.CONF_SOURCE)
+    conf = project_path / source
+    if conf.is_dir() and not (conf / env).is_dir():
+        known = ", ".join(sorted(p.name for p in conf.iterdir() if p.is_dir())) or "none"
+        raise ProjectError(
+            f"Kedro environment '{env}' does not exist: there is no folder {source}/{env} "
+            f"(environments: {known})."
+        )
 
 
 def _bootstrap(project_path: Path) -> tuple[Path, Any]:
@@ -130,6 +148,7 @@ def load_project(
 
     project_path, metadata = _bootstrap(project_path)
     env = env or os.environ.get("KEDRO_ENV") or None  # as Kedro itself does; pods get it too
+    check_environment(project_path, env)
 
     with KedroSession.create(
         project_path=project_path, env=env, runtime_params=dict(runtime_params or {})
@@ -156,7 +175,13 @@ def load_project(
             exchanged, versioned = classify_datasets(catalog, pipeline.datasets())
             memory_only = {name for name in exchanged if is_memory_only(catalog, name)}
         # only exposed parameters need their values here (Kedro validates them all: ~0.1 s)
-        parameters = dict(context.params) if config.parameters else {}
+        try:
+            parameters = dict(context.params) if config.parameters else {}
+        except Exception as exc:  # OmegaConf: a ${…} in --params or parameters.yml
+            raise ProjectError(
+                f"The project's parameters cannot be loaded: {_first_line(exc)} (a ${{…}} in "
+                "--params or parameters.yml is resolved by Kedro's config loader)."
+            ) from None
         mlflow = uses_kedro_mlflow(session)
 
     return ProjectFacts(
