@@ -86,9 +86,17 @@ LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 PARAMETER_NAME_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 #: Kubernetes object names and label-key prefixes (RFC 1123 subdomain).
 DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-#: A container image reference (``[registry[:port]/]repository[:tag][@digest]``), loosely:
-#: what cannot break the YAML it is written into, nor be read as something else.
-IMAGE_REFERENCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*")
+#: A container image reference, ``[registry[:port]/]repository[:tag][@digest]``, by the
+#: grammar of the distribution project's ``reference`` package (what the kubelet parses):
+#: lower-case repository path components, a tag of at most 128 characters, a digest.
+_HOST_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?"
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_REFERENCE_RE = re.compile(
+    rf"(?=.{{1,512}}$)(?:{_DOMAIN}/)?{_PATH}(?:/{_PATH})*(?::{_TAG})?(?:@{_DIGEST})?"
+)
 
 
 def workflow_spec_of(manifest: Mapping[str, object]) -> Mapping[str, object]:

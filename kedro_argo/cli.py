@@ -111,7 +111,9 @@ def argo() -> None:
 
 @argo.command()
 @click.option("--force", is_flag=True, help="Overwrite the files init writes if they exist.")
-@click.option("--image", default=None, help="Container image (default: <package>:latest).")
+@click.option(
+    "--image", default=None, callback=_image, help="Container image (default: <package>:latest)."
+)
 @click.option(
     "--with-dockerfile",
     "dockerfile",
@@ -213,7 +215,7 @@ def compile_(
             f"Wrote {target}: {built.manifest['kind']} with {len(plan.steps)} steps for "
             f"{nodes} nodes (grouping: {built.grouping}), {len(plan.templates)} step "
             f"template(s){f', {nested} nested DAG(s)' if nested else ''}; "
-            f"{len(exchanged_between_steps(plan, built.facts))} dataset(s) passed between "
+            f"{len(plan.stored)} dataset(s) passed between "
             "steps through data.root.",
             err=True,
         )
@@ -228,13 +230,6 @@ def build(ctx: click.Context, **request: Any) -> Any:
     for note in built.notes:
         click.echo(f"Note: {note}", err=True)
     return built
-
-
-def exchanged_between_steps(plan: Any, facts: Any) -> set[str]:
-    """Exchanged datasets that do cross a pod boundary (grouping keeps the others in a pod)."""
-    crossing = {ds for step in plan.steps for ds in step.inputs}
-    crossing |= {ds for step in plan.steps for ds in step.exports}
-    return crossing & set(facts.exchanged_datasets)
 
 
 context_option = click.option(

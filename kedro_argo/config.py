@@ -22,13 +22,20 @@ from pydantic import (
     Discriminator,
     Field,
     PlainSerializer,
+    StrictBool,
     Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from kedro_argo.argo import DNS_LABEL_RE, DNS_SUBDOMAIN_RE, INT32_MAX, INT64_MAX
+from kedro_argo.argo import (
+    DNS_LABEL_RE,
+    DNS_SUBDOMAIN_RE,
+    IMAGE_REFERENCE_RE,
+    INT32_MAX,
+    INT64_MAX,
+)
 from kedro_argo.errors import CompileError, ConfigError
 
 _DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
@@ -121,7 +128,7 @@ class SecretRef(_Model):
 
     secret: str
     key: str
-    optional: bool | None = None
+    optional: StrictBool | None = None
 
 
 def _env_kind(value: Any) -> str:
@@ -150,6 +157,82 @@ KubeName = Annotated[str, BeforeValidator(_dns_label)]
 ObjectName = Annotated[str, BeforeValidator(_dns_subdomain)]
 
 
+def _image(value: Any) -> Any:
+    if isinstance(value, str) and not IMAGE_REFERENCE_RE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a container image reference "
+            "(e.g. registry.example.com/team/project:1.0)"
+        )
+    return value
+
+
+def _absolute_path(value: Any) -> Any:
+    if isinstance(value, str) and not value.startswith("/"):
+        raise ValueError(f"{value!r} must be an absolute path in the image (e.g. /home/kedro)")
+    return value
+
+
+def _workflow_name(value: Any) -> Any:
+    if isinstance(value, str) and (len(value) > 63 or not DNS_LABEL_RE.fullmatch(value)):
+        raise ValueError(
+            f"{value!r} is not a valid Workflow name: use at most 63 lower-case letters, "
+            "digits and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _name_prefix(value: Any) -> Any:
+    if isinstance(value, str) and (
+        len(value) > 58 or not DNS_LABEL_RE.fullmatch(value.rstrip("-") or "-")
+    ):
+        raise ValueError(
+            f"{value!r} is not a valid name prefix: use at most 58 lower-case letters, digits "
+            "and '-', starting with a letter or digit"
+        )
+    return value
+
+
+def _server_url(value: Any) -> Any:
+    if isinstance(value, str):
+        from urllib.parse import urlsplit
+
+        if "://" in value:
+            parts = urlsplit(value)
+            bad = parts.scheme not in ("http", "https") or not parts.netloc
+        else:
+            bad = not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?", value)
+        if bad:
+            raise ValueError(
+                f"{value!r} is not an Argo Server address: use host:port or http(s)://host:port"
+            )
+    return value
+
+
+def _cron(value: Any) -> Any:
+    from kedro_argo.cron import check_cron
+
+    if isinstance(value, str):
+        try:
+            check_cron(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc).rstrip(".")) from None
+    return value
+
+
+def _timezone(value: Any) -> Any:
+    from kedro_argo.cron import check_timezone
+
+    if isinstance(value, str):
+        try:
+            check_timezone(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc).rstrip(".")) from None
+    return value
+
+
+ImageReference = Annotated[str, BeforeValidator(_image)]
+
+
 class Toleration(_Model):
     """A Kubernetes toleration (same keys as in a PodSpec)."""
 
@@ -167,7 +250,7 @@ class Volume(_Model):
     name: KubeName
     mount_path: str
     source: dict[str, Any]
-    read_only: bool | None = None
+    read_only: StrictBool | None = None
     sub_path: str | None = None
 
     @field_validator("mount_path")
@@ -250,8 +333,8 @@ class PodGC(_Model):
 
 
 class WorkflowConfig(_Model):
-    name: str | None = None
-    generate_name: str | None = None
+    name: Annotated[str, BeforeValidator(_workflow_name)] | None = None
+    generate_name: Annotated[str, BeforeValidator(_name_prefix)] | None = None
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
     ttl: TTLStrategy | None = None
@@ -268,11 +351,11 @@ class WorkflowConfig(_Model):
 
 
 class ScheduleConfig(_Model):
-    cron: str | None = None
-    timezone: str | None = None
+    cron: Annotated[str, BeforeValidator(_cron)] | None = None
+    timezone: Annotated[str, BeforeValidator(_timezone)] | None = None
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Forbid"
     starting_deadline_seconds: Count64 | None = None
-    suspend: bool | None = None
+    suspend: StrictBool | None = None
     successful_jobs_history_limit: Count32 | None = None
     failed_jobs_history_limit: Count32 | None = None
 
@@ -306,7 +389,7 @@ class ServerConfig(_Model):
     Argo Server when one is set, else the kubeconfig."""
 
     mode: Literal["auto", "argo-server", "kubernetes"] = "auto"
-    url: str | None = None
+    url: Annotated[str, BeforeValidator(_server_url)] | None = None
     namespace: KubeName | None = None
     context: str | None = None
 
@@ -370,12 +453,12 @@ GroupBySetting = Annotated[GroupBy, BeforeValidator(parse_group_by), PlainSerial
 class ArgoConfig(_Model):
     """The whole ``argo.yml``."""
 
-    image: str | None = None
+    image: ImageReference | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     image_pull_secrets: list[ObjectName] = []
     namespace: KubeName | None = None
     service_account: ObjectName | None = None
-    project_dir: str = "/home/kedro_docker"
+    project_dir: Annotated[str, BeforeValidator(_absolute_path)] = "/home/kedro_docker"
     server: ServerConfig = ServerConfig()
     data: DataConfig = DataConfig()
     workflow: WorkflowConfig = WorkflowConfig()

@@ -7,10 +7,11 @@ logs), the ``workflow-events`` watch stream (NDJSON, or SSE when asked with
 ``Accept: text/event-stream``), workflow templates and cron workflows (CRUD, lint, suspend,
 resume). It checks ``Authorization: Bearer <token>``, keeps ``metadata.uid`` /
 ``resourceVersion`` like Kubernetes (stale update → 409, duplicate create → 409,
-``generateName`` → 5 random characters) and validates every posted manifest with the offline
-validator ``../shared/argo/validate.py`` (400 ``{"code": 3, "message": <first error>}``).
-Unlike the real server, which silently drops unknown fields, it rejects them (the validator's
-schema layer), so compiler typos surface in tests.
+``generateName`` → 5 random characters) and validates every posted manifest with
+kedro-argo's own offline validation of Argo v4 (``kedro_argo.validation``: the CRD schemas,
+their CEL rules and Argo's lint rules; 400 ``{"code": 3, "message": <first error>}``).
+Unlike the real server, which silently drops unknown fields, it rejects them (the schema
+layer), so compiler typos surface in tests.
 
 Workflows progress through a pluggable *executor*: ``executor(workflow, update)`` runs in a
 background thread after a create/submit/resubmit/retry; ``workflow`` is a copy with the spec of a
@@ -40,9 +41,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import importlib.util
 import json
-import logging
 import os
 import queue
 import random
@@ -52,7 +51,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -93,36 +91,41 @@ _LABEL_COMPLETED = "workflows.argoproj.io/completed"
 
 
 # ----------------------------------------------------------------------------- validation
-def _validator_candidates() -> list[Path]:
-    here = Path(__file__).resolve()
-    out = []
-    if os.environ.get("ARGO_VALIDATE_PY"):
-        out.append(Path(os.environ["ARGO_VALIDATE_PY"]))
-    out.append(here.parents[1].parent / "shared" / "argo" / "validate.py")  # ../shared beside
-    return out
+@dataclass(frozen=True)
+class Finding:
+    level: str
+    layer: str  # "schema" (structure and CEL rules) or "lint" (Argo's validate.go rules)
+    path: str
+    message: str
+
+
+class Validator:
+    """``kedro_argo.validation`` behind the small interface the stand-ins use."""
+
+    def validate_document(
+        self,
+        doc: Mapping[str, Any],
+        registry: Mapping[tuple, Mapping[str, Any]],
+        layers: set[str],
+        submit: bool,
+        strict_refs: bool = False,
+    ) -> list[Finding]:
+        from kedro_argo.validation.lint import lint
+        from kedro_argo.validation.schema import schema_problems
+
+        out: list[Finding] = []
+        if layers & {"schema", "cel"}:
+            out += [Finding(p.level, "schema", p.path, p.message) for p in schema_problems(doc)]
+        if layers & {"lint", "meta", "size"} and not any(f.layer == "schema" for f in out):
+            found = lint(doc, registry=registry, submit=submit, strict_refs=strict_refs)
+            out += [Finding(p.level, "lint", p.path, p.message) for p in found]
+        return out
 
 
 @functools.lru_cache(maxsize=1)
-def load_validator() -> Any | None:
-    """The offline validator module (``ARGO_VALIDATE_PY`` or ``../shared/argo/validate.py``)."""
-    for path in _validator_candidates():
-        if path.is_file():
-            name = "_kedro_argo_stub_validate"
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None:
-                continue
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            try:
-                spec.loader.exec_module(module)
-            except Exception:  # missing jsonschema etc.
-                sys.modules.pop(name, None)
-                continue
-            # cel-python logs every evaluation step at DEBUG: under a test capturing DEBUG
-            # records (test_secrets.py) that made each validation many times slower.
-            logging.getLogger("celpy").setLevel(logging.WARNING)
-            return module
-    return None
+def load_validator() -> Validator:
+    """The validator every posted manifest goes through (always available)."""
+    return Validator()
 
 
 _VALIDATE_LOCK = threading.Lock()

@@ -108,11 +108,6 @@ def client(server: StubArgoServer) -> Iterator[ArgoServerBackend]:
     c.close()
 
 
-needs_validator = pytest.mark.skipif(
-    load_validator() is None, reason="../shared/argo/validate.py not available"
-)
-
-
 def closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -248,7 +243,6 @@ def test_token_never_in_errors_logs_or_requests(server, caplog):
 
 
 # ----------------------------------------------------------------------------- round trips
-@needs_validator
 def test_create_get_list_delete(client, server):
     created = client.create_workflow(workflow())
     name = created["metadata"]["name"]
@@ -277,7 +271,6 @@ def test_every_body_repeats_namespace(client, server):
     assert all(r.body["namespace"] == NS for r in sent)
 
 
-@needs_validator
 def test_invalid_manifest_gives_argos_message(client, server):
     validator = load_validator()
     bad = workflow(tasks=[{"name": "a", "template": "node", "depends": "ghost"}])

@@ -419,3 +419,39 @@ def test_a_group_is_hosted_where_all_its_nodes_run_as_compiled() -> None:
     assert host(plan, plan.steps[0]) == "__default__"
     plan = build_plan(nodes, hosts=hosts)
     assert [host(plan, s) for s in plan.steps] == ["pa", "pb"]
+
+
+def test_stored_datasets_are_what_crosses_a_pod_or_leaves_the_last_one() -> None:
+    """Plan.stored: what the pods' runtime swaps for the data root (inputs from other pods,
+    outputs no node of the same pod loads, exports), among the exchanged datasets only."""
+    from kedro_argo.compiler.facts import NodeSpec
+    from kedro_argo.compiler.grouping import Group
+    from kedro_argo.compiler.plan import build_plan
+
+    nodes = (
+        NodeSpec("a", inputs=("raw",), outputs=("m1",)),
+        NodeSpec("b", inputs=("m1",), outputs=("m2", "f1")),
+        NodeSpec("c", inputs=("m2",), outputs=("m3",)),
+        NodeSpec("d", inputs=("m1", "m3"), outputs=("end",)),
+    )
+    exchanged = {"m1", "m2", "m3", "end"}
+    hosts = {"__default__": frozenset(n.name for n in nodes)}
+    each = build_plan(nodes, hosts=hosts, compiled_pipeline="__default__", exchanged=exchanged)
+    assert each.stored == {"m1", "m2", "m3", "end"}
+    grouped = build_plan(
+        nodes,
+        hosts=hosts,
+        compiled_pipeline="__default__",
+        exchanged=exchanged,
+        groups=[Group("ab", ("a", "b")), Group("cd", ("c", "d"))],
+    )
+    # m1: loaded in ab and wanted by d (an export); m2 crosses; m3 stays in cd; end is free
+    assert grouped.stored == {"m1", "m2", "end"}
+    one = build_plan(
+        nodes,
+        hosts=hosts,
+        compiled_pipeline="__default__",
+        exchanged=exchanged,
+        groups=[Group("all", ("a", "b", "c", "d"))],
+    )
+    assert one.stored == {"end"}

@@ -128,7 +128,7 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
         pipeline_name=facts.pipeline_name,
         commit_id=facts.commit_id,
         env=facts.env,
-        exchanged_datasets=facts.exchanged_datasets,
+        exchanged_datasets=plan.stored,
         pinned_datasets=tuple(
             sorted(ds for ds in facts.versioned_datasets if transcoding_base(ds) in produced)
         ),

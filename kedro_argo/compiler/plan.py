@@ -109,6 +109,9 @@ class Plan:
     steps: tuple[Step, ...]
     templates: tuple[StepTemplate, ...]
     dags: tuple[DagLevel, ...]  # the root first
+    #: exchanged datasets some pod reads from or writes to the data root (the rest stay in a
+    #: pod's memory, as grouping arranged)
+    stored: frozenset[str] = frozenset()
     _by_name: Mapping[str, Step] = field(init=False, repr=False, compare=False, hash=False)
     _producers: Mapping[str, str] = field(init=False, repr=False, compare=False, hash=False)
 
@@ -266,11 +269,15 @@ def build_plan(
     chooser = _PipelineChooser(hosts, compiled_pipeline)
     settings_of = _settings_merger(node_settings)
     drafts: list[tuple[Group, str, frozenset[str], frozenset[str], tuple[str, ...]]] = []
+    # what the pods' runtime swaps for the data root: a step's inputs, its free outputs (not
+    # loaded by its own nodes) and its exports, where exchanged
+    stored: set[str] = set()
     for group in groups:
         name = step_names[group.label]
         if len(group.nodes) == 1:  # a node never loads its own output: nothing to export
             (node,) = (by_name[group.nodes[0]],)
             drafts.append((group, name, frozenset(node.inputs), frozenset(node.outputs), ()))
+            stored.update(ds for ds in (*node.inputs, *node.outputs) if base[ds] in exchanged_bases)
             continue
         members = [by_name[n] for n in group.nodes]
         outputs = frozenset(ds for n in members for ds in n.outputs)
@@ -287,6 +294,9 @@ def build_plan(
             )
         )
         drafts.append((group, name, inputs, outputs, exports))
+        free = (ds for ds in outputs if base[ds] not in used_inside)
+        stored.update(ds for ds in (*inputs, *free) if base[ds] in exchanged_bases)
+        stored.update(exports)
 
     producer_step = {base[ds]: name for _, name, _, outputs, _ in drafts for ds in outputs}
     profiles: dict[tuple[str, str], list[int]] = {}
@@ -341,7 +351,7 @@ def build_plan(
         )
     if start_template is not None:
         dags = with_start_task(dags, start_template)
-    return Plan(steps=steps, templates=templates, dags=dags)
+    return Plan(steps=steps, templates=templates, dags=dags, stored=frozenset(stored))
 
 
 def with_start_task(dags: tuple[DagLevel, ...], template: str) -> tuple[DagLevel, ...]:

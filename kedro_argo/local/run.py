@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_argo.contract import DATA_ROOT_ENV
+from kedro_argo.errors import LocalRunError
 
 STATE_DIR = ".kedro-argo"
 
@@ -33,11 +34,21 @@ class LocalRequest:
 
 
 def resolve_data_root(project_path: Path, configured: str) -> str:
-    """An object-store URL as is; a relative folder under the project, made absolute."""
+    """An object-store URL as is; a relative folder under the project, made absolute. A path
+    that is (or lies under) an existing file is refused before any step starts."""
     if "://" in configured:
         return configured.rstrip("/")
     path = Path(configured)
-    return str(path if path.is_absolute() else (project_path / path).resolve())
+    resolved = path if path.is_absolute() else (project_path / path).resolve()
+    for candidate in (resolved, *resolved.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise LocalRunError(
+                    f"Data root {configured} is not a folder ({candidate} is a file): give "
+                    "--data-root a folder (created if missing) or an s3:// / gs:// URL."
+                )
+            break
+    return str(resolved)
 
 
 def ensure_ignored(project_path: Path) -> None:
@@ -78,7 +89,6 @@ def run_local(
         for note in built.notes:
             if notify is not None:
                 notify(note)
-    ensure_ignored(root)
     data_root = resolve_data_root(root, request.data_root or config.data.local_root)
     plan = plan_workflow(
         manifest,
@@ -87,6 +97,7 @@ def run_local(
         override_env={DATA_ROOT_ENV: data_root},
         python_executable=sys.executable,
     )
+    ensure_ignored(root)  # only once the run is sure to start: a refusal writes nothing
     return execute_plan(
         plan,
         log_dir=root / STATE_DIR / "logs" / plan.workflow_name,

@@ -90,7 +90,9 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
-        raise LocalRunError(f"manifest {str(p)!r} is not valid YAML: {exc}") from exc
+        from kedro_argo.validation import yaml_problem
+
+        raise LocalRunError(f"manifest {str(p)!r} is not valid YAML: {yaml_problem(exc)}") from None
     if not docs:
         raise LocalRunError(f"manifest {str(p)!r} is empty")
     found = [d for d in docs if isinstance(d, dict) and d.get("kind") in WORKFLOW_KINDS]

@@ -26,6 +26,7 @@ __all__ = [
     "load_documents",
     "manifest_size",
     "validate_documents",
+    "yaml_problem",
 ]
 
 ARGO_VERSION = "v4.1.2"  # of the schemas in schemas/
@@ -107,7 +108,17 @@ def load_documents(paths: Iterable[str | Path]) -> list[tuple[str, int, Any]]:
         try:
             docs = [d for d in yaml.safe_load_all(text) if d is not None]
         except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ValueError(f"{name}: not valid YAML: {first}") from None
+            raise ValueError(f"{name}: not valid YAML: {yaml_problem(exc)}") from None
         out += [(name, i, d) for i, d in enumerate(docs)]
     return out
+
+
+def yaml_problem(exc: Exception) -> str:
+    """PyYAML's multi-line error as one line: what is wrong and where (1-based line, column)."""
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if not problem:
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{problem}{where}"

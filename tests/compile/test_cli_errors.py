@@ -340,3 +340,21 @@ def test_bad_image_flag_is_one_line(project: Path, command: str) -> None:
     assert result.exit_code != 0
     assert "is not a container image reference" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_grouping_that_keeps_every_in_memory_dataset_in_a_pod_needs_no_data_root(
+    project: Path,
+) -> None:
+    """--group-by memory puts the sample's 10 in-memory datasets inside pods: nothing goes
+    through data.root, so none is needed (and none is put in the pods' environment)."""
+    no_data_root(project)
+    out = project / "wf.yaml"
+    result = invoke(project, "compile", "--group-by", "memory", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "0 dataset(s) passed between steps" in result.stderr
+    manifest = yaml.safe_load(out.read_text())
+    env = manifest["spec"]["templateDefaults"]["container"]["env"]
+    assert "KEDRO_ARGO_DATA_ROOT" not in {e["name"] for e in env}
+    assert not problems(manifest)
+    # without grouping the same datasets cross pods, and the error counts them
+    assert_cli_error(invoke(project, "compile", "-o", str(out)), "passes 10 in-memory dataset(s)")

@@ -182,6 +182,8 @@ def check(*keys: str) -> Callable[[Callable[[Compiled], None]], Callable[[Compil
 CHECKS["ArgoConfig.server"] = NOT_IN_MANIFEST  # run-once / schedule / upload
 CHECKS["ServerConfig.url"] = NOT_IN_MANIFEST
 CHECKS["ServerConfig.namespace"] = NOT_IN_MANIFEST
+CHECKS["ServerConfig.mode"] = NOT_IN_MANIFEST  # which backend the cluster commands use
+CHECKS["ServerConfig.context"] = NOT_IN_MANIFEST
 CHECKS["DataConfig.local_root"] = NOT_IN_MANIFEST  # run-local only
 
 

@@ -153,7 +153,7 @@ def test_an_existing_image_that_would_break_the_workflow_is_one_error_line(
 ) -> None:
     update_config(project, image='ghcr.io/a/b:1" x')
     result = invoke(project, "init", "--with-github-actions")
-    assert_cli_error(result, "conf/base/argo.yml: image 'ghcr.io/a/b:1\" x' is not a container")
+    assert_cli_error(result, "conf/base/argo.yml: image: 'ghcr.io/a/b:1\" x' is not a container")
     assert not (project / WORKFLOW_PATH).exists()
 
 
