@@ -61,6 +61,21 @@ def kedro_output_to_stderr() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def interrupted_run() -> Iterator[None]:
+    """Ctrl-C: local mode has already stopped every step (SIGTERM, then SIGKILL after the
+    grace period); say so in one line and exit 130 like an interrupted shell command."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(
+            "Interrupted: every running step was stopped and no partial object was left in "
+            "the data root; run again to start over.",
+            err=True,
+        )
+        sys.exit(130)
+
+
 pipeline_option = click.option(
     "--pipeline", "-p", default="__default__", show_default=True, help="Registered pipeline."
 )
@@ -613,7 +628,7 @@ def run_local(
         if not sep or not name:
             raise click.BadParameter(f"{item!r} must look like NAME=VALUE", param_hint="--argument")
         pairs[name] = value
-    with kedro_output_to_stderr():
+    with kedro_output_to_stderr(), interrupted_run():
         result = execute(
             LocalRequest(
                 project_path=project_path(ctx),

@@ -12,6 +12,10 @@ and does not rely on the plugin's hooks, so disabling them never breaks a workfl
 In a workflow of a project using kedro-mlflow (``KEDRO_ARGO_MLFLOW=true``) it also runs
 ``mlflow-start`` / ``mlflow-end``, and every step logs into the workflow's MLflow run
 (:mod:`kedro_argo.runtime.mlflow`).
+
+SIGTERM (a deleted pod, a stopped workflow, Ctrl-C in ``run-local``) unwinds the step like an
+exception, so an object being written is never left behind, not even as a temporary file,
+and the step exits with 143 as a killed process would.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -224,11 +229,29 @@ def _own_cause(exc: BaseException, kind: type[BaseException]) -> BaseException |
     return None
 
 
+TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(TERMINATED_EXIT_CODE)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        if exc.code == TERMINATED_EXIT_CODE:
+            print("kedro-argo: step terminated (SIGTERM)", file=sys.stderr)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(args: list[str]) -> int:
     os.environ.setdefault(contract.TELEMETRY_ENV, "true")
     from kedro_argo.errors import KedroArgoError
 
-    args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args[:1] and args[0] in contract.MLFLOW_COMMANDS:
             from kedro_argo.runtime import mlflow
