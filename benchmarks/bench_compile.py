@@ -67,10 +67,10 @@ def worker(project: Path, repeat: int, result: Path) -> None:
 
     logging.disable(logging.WARNING)
     from kedro_argo.compiler.build import BuildRequest, build_from_facts
-    from kedro_argo.validation.lint import manifest_size
     from kedro_argo.compiler.project import load_project
     from kedro_argo.errors import CompileError
     from kedro_argo.output import to_yaml
+    from kedro_argo.validation.lint import manifest_size
 
     start = time.perf_counter()
     facts = load_project(project)
