@@ -5,6 +5,7 @@ tests/cluster/test_secrets.py makes for ARGO_TOKEN. Also one real ``kedro argo â
 from __future__ import annotations
 
 import logging
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,11 @@ def test_kubeconfig_token_never_in_output_files_or_log_records(
     debug_records: pytest.LogCaptureFixture,
 ) -> None:
     caplog = debug_records
+    # A git checkout, as projects are: else Kedro logs its failed `git describe` with a
+    # traceback at DEBUG, which would hide a traceback of ours.
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "project"]):
+        subprocess.run([*git, *args], cwd=project, check=True, capture_output=True)
     assert KUBE_TOKEN in kubeconfig.read_text()  # it is there to leak
     assert project not in kubeconfig.parents  # ... but not a file of the project
     update_config(project, nodes={"defaults": {"retry": {"limit": 1, "backoff": None}}})
