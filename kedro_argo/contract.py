@@ -205,7 +205,9 @@ class MlflowCall:
 def mlflow_arguments(call: MlflowCall) -> list[str]:
     """The container ``args`` for ``call`` (``command`` is :data:`POD_COMMAND`)."""
     if call.command not in MLFLOW_COMMANDS:
-        raise ContractError(f"{call.command!r} is not one of {', '.join(MLFLOW_COMMANDS)}")
+        raise ContractError(
+            f"{call.command!r} is not an MLflow command of the pod (use {', '.join(MLFLOW_COMMANDS)})"
+        )
     args = [call.command]
     if call.env:
         args.append(f"--env={call.env}")
