@@ -206,7 +206,8 @@ def mlflow_arguments(call: MlflowCall) -> list[str]:
     """The container ``args`` for ``call`` (``command`` is :data:`POD_COMMAND`)."""
     if call.command not in MLFLOW_COMMANDS:
         raise ContractError(
-            f"{call.command!r} is not an MLflow command of the pod (use {', '.join(MLFLOW_COMMANDS)})"
+            f"{call.command!r} is not an MLflow command of the pod "
+            f"(use {', '.join(MLFLOW_COMMANDS)})"
         )
     args = [call.command]
     if call.env:
