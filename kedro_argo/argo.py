@@ -195,10 +195,15 @@ DEPENDS_RESULTS = frozenset(
 _FULL_DEPENDS_TOKEN = re.compile(r"\s*(&&|\|\||!|\(|\)|[A-Za-z0-9][-A-Za-z0-9]*(?:\.[A-Za-z]+)?)")
 
 
+_PLAIN_DEPENDS = re.compile(r"[A-Za-z0-9][-A-Za-z0-9]*(?: && [A-Za-z0-9][-A-Za-z0-9]*)*")
+
+
 def depends_tasks(expression: str) -> list[str]:
     """Task names of any ``depends`` expression Argo accepts: names, ``task.Result``
     (:data:`DEPENDS_RESULTS`), ``&&``, ``||``, ``!`` and parentheses. Argo itself only checks
     this grammar when the workflow runs; :class:`DependsError` here names the bad token."""
+    if _PLAIN_DEPENDS.fullmatch(expression):  # what the compiler writes: ``a && b``
+        return list(dict.fromkeys(expression.split(" && ")))
     tokens: list[str] = []
     position = 0
     text = expression.rstrip()

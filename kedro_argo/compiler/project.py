@@ -16,7 +16,7 @@ from typing import Any
 
 from kedro_argo.compiler.facts import NodeSpec, ProjectFacts
 from kedro_argo.config import ArgoConfig, parse_config
-from kedro_argo.datasets import exchanged_datasets, is_memory_only, is_parameter
+from kedro_argo.datasets import is_exchanged, is_memory_only, is_parameter
 from kedro_argo.errors import ConfigError, ProjectError
 from kedro_argo.gitinfo import commit_id
 
@@ -316,12 +316,45 @@ def node_spec(node: Any) -> NodeSpec:
 
 def classify_datasets(catalog: Any, names: set[str]) -> tuple[set[str], set[str]]:
     """Split datasets into those pods must exchange (see :mod:`kedro_argo.datasets`) and
-    those that are versioned (their save version is pinned per workflow run)."""
-    exchanged = set(exchanged_datasets(catalog, names))
-    versioned = {
-        name for name in names - exchanged if not is_parameter(name) and is_versioned(catalog, name)
-    }
+    those that are versioned (their save version is pinned per workflow run).
+
+    Each dataset's configuration is resolved once, and a dataset type is asked of the
+    catalog once per type string (``catalog.get_type`` imports the class: thousands of
+    datasets share a handful of types)."""
+    resolver = getattr(catalog, "config_resolver", None)
+    exchanged: set[str] = set()
+    versioned: set[str] = set()
+    exchanged_by_type: dict[str, bool] = {}
+    for name in names:
+        if is_parameter(name):
+            continue
+        if name not in catalog:
+            exchanged.add(name)
+            continue
+        config = _dataset_config(resolver, name)
+        kind = config.get("type") if config is not None else None
+        if isinstance(kind, str):
+            if kind not in exchanged_by_type:
+                exchanged_by_type[kind] = is_exchanged(catalog, name)
+            if exchanged_by_type[kind]:
+                exchanged.add(name)
+            elif config.get("versioned"):
+                versioned.add(name)
+        elif is_exchanged(catalog, name):
+            exchanged.add(name)
+        elif is_versioned(catalog, name):
+            versioned.add(name)
     return exchanged, versioned
+
+
+def _dataset_config(resolver: Any, name: str) -> Mapping[str, Any] | None:
+    if resolver is None:
+        return None
+    try:
+        config = resolver.resolve_pattern(name)
+    except Exception:
+        return None
+    return config if isinstance(config, Mapping) and config.get("type") else None
 
 
 def is_versioned(catalog: Any, name: str) -> bool:

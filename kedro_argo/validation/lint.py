@@ -558,13 +558,32 @@ def _qualified_key(key: Any) -> bool:
     )
 
 
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        if "{{" in value:
-            yield path, value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _strings(item, f"{path}[{i}]")
+def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    """``(path, text)`` of every string under ``value`` holding ``{{``, in document order
+    (paths are only formatted for those: a manifest has tens of thousands of strings)."""
+    parts = [path]
+    found: list[tuple[str, str]] = []
+
+    def walk(item: Any) -> None:
+        kind = type(item)
+        if kind is str:
+            if "{{" in item:
+                found.append(("".join(parts), item))
+            return
+        if kind is dict or (kind is not list and isinstance(item, Mapping)):
+            pairs: Iterable[tuple[Any, Any]] = item.items()
+            label = ".{}"
+        elif kind is list:
+            pairs = enumerate(item)
+            label = "[{}]"
+        else:
+            return
+        for key, child in pairs:
+            if type(child) is str and "{{" not in child:
+                continue
+            parts.append(label.format(key))
+            walk(child)
+            parts.pop()
+
+    walk(value)
+    return found
