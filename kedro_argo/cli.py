@@ -105,6 +105,39 @@ image_option = click.option(
     callback=_image,
     help="Container image for every pod (overrides argo.yml's image), e.g. CI's commit tag.",
 )
+
+
+def _sweeps(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    from kedro_argo.compiler.sweeps import parse_sweep_options
+
+    if not value:
+        return None
+    try:
+        return parse_sweep_options(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def sweep_options(func: F) -> F:
+    """``--sweep KEY=V1,V2`` (repeatable: a grid) and ``--max-parallel N``."""
+    func = click.option(
+        "--max-parallel",
+        "max_parallel",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Sweep branches running at once (default: sweeps.max_parallel, else no limit).",
+    )(func)
+    return click.option(
+        "--sweep",
+        "sweeps",
+        multiple=True,
+        metavar="KEY=V1,V2",
+        callback=_sweeps,
+        help="Run the nodes that use parameter KEY (and all downstream) once per value, in one "
+        "workflow; repeat for a grid (default: argo.yml's sweeps).",
+    )(func)
+
+
 group_by_option = click.option(
     "--group-by",
     "group_by",
@@ -187,6 +220,7 @@ def init(
 @click.option("--cron", default=None, help="Cron schedule for --kind cron.")
 @group_by_option
 @image_option
+@sweep_options
 @click.pass_context
 @user_errors
 def compile_(
@@ -200,6 +234,8 @@ def compile_(
     cron: str | None,
     group_by: str | None,
     image: str | None,
+    sweeps: dict[str, list[Any]] | None,
+    max_parallel: int | None,
 ) -> None:
     """Compile a pipeline into an Argo manifest (checked before it is written)."""
     from kedro_argo.output import to_yaml, write_text
@@ -220,6 +256,8 @@ def compile_(
         cron=cron,
         group_by=group_by,
         image=image,
+        sweeps=sweeps,
+        max_parallel=max_parallel,
     )
     write_text(to_yaml(built.manifest), target)
     if target != "-":
@@ -272,6 +310,7 @@ def project_config(ctx: click.Context, env: str | None) -> Any:
 @click.option("--poll-interval", default=5.0, hidden=True, type=float)
 @group_by_option
 @image_option
+@sweep_options
 @context_option
 @click.pass_context
 @user_errors
@@ -284,6 +323,8 @@ def run_once(
     poll_interval: float,
     group_by: str | None,
     image: str | None,
+    sweeps: dict[str, list[Any]] | None,
+    max_parallel: int | None,
     context: str | None,
 ) -> None:
     """Compile, validate and submit one run of a pipeline to the cluster."""
@@ -297,6 +338,8 @@ def run_once(
         runtime_params=params or {},
         group_by=group_by,
         image=image,
+        sweeps=sweeps,
+        max_parallel=max_parallel,
     )
     with connect(built.facts.config, context=context) as backend:
         created = backend.create_workflow(built.manifest)
@@ -371,6 +414,7 @@ def report_outcome(backend: Any, workflow: dict[str, Any]) -> int:
 @click.option("--delete", default=None, metavar="NAME", help="Delete a schedule.")
 @group_by_option
 @image_option
+@sweep_options
 @context_option
 @click.pass_context
 @user_errors
@@ -386,6 +430,8 @@ def schedule(
     delete: str | None,
     group_by: str | None,
     image: str | None,
+    sweeps: dict[str, list[Any]] | None,
+    max_parallel: int | None,
     context: str | None,
 ) -> None:
     """Create or update (never duplicate) a CronWorkflow for a pipeline."""
@@ -412,6 +458,8 @@ def schedule(
         timezone=timezone,
         group_by=group_by,
         image=image,
+        sweeps=sweeps,
+        max_parallel=max_parallel,
     )
     with connect(built.facts.config, context=context) as backend:
         saved = backend.upsert(built.manifest)
@@ -447,6 +495,7 @@ def print_schedules(items: list[dict[str, Any]]) -> None:
 @click.option("--name", default=None, help="WorkflowTemplate name (default: <project>-<pipeline>).")
 @group_by_option
 @image_option
+@sweep_options
 @context_option
 @click.pass_context
 @user_errors
@@ -458,6 +507,8 @@ def upload(
     name: str | None,
     group_by: str | None,
     image: str | None,
+    sweeps: dict[str, list[Any]] | None,
+    max_parallel: int | None,
     context: str | None,
 ) -> None:
     """Create or update the pipeline as a WorkflowTemplate on the cluster."""
@@ -472,6 +523,8 @@ def upload(
         name=name,
         group_by=group_by,
         image=image,
+        sweeps=sweeps,
+        max_parallel=max_parallel,
     )
     with connect(built.facts.config, context=context) as backend:
         saved = backend.upsert(built.manifest)
@@ -599,6 +652,7 @@ def logs(
 )
 @click.option("--progress/--no-progress", default=None, help="Live table (default: on a TTY).")
 @group_by_option
+@sweep_options
 @click.pass_context
 @user_errors
 def run_local(
@@ -612,6 +666,8 @@ def run_local(
     arguments: tuple[str, ...],
     progress: bool | None,
     group_by: str | None,
+    sweeps: dict[str, list[Any]] | None,
+    max_parallel: int | None,
 ) -> None:
     """Run the compiled workflow on this machine, each step in its own process."""
     from kedro_argo.local.run import LocalRequest
@@ -621,6 +677,11 @@ def run_local(
         raise click.UsageError(
             "--group-by applies when compiling; a manifest given with --manifest runs as it is "
             "(compile it with --group-by instead)."
+        )
+    if manifest is not None and (sweeps or max_parallel is not None):
+        raise click.UsageError(
+            "--sweep and --max-parallel apply when compiling; a manifest given with --manifest "
+            "runs as it is (compile it with them instead)."
         )
     pairs = {}
     for item in arguments:
@@ -641,6 +702,8 @@ def run_local(
                 arguments=pairs,
                 progress=progress,
                 group_by=group_by,
+                sweeps=sweeps,
+                max_parallel=max_parallel,
             ),
             notify=lambda note: click.echo(f"Note: {note}", err=True),
         )

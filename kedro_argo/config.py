@@ -319,6 +319,26 @@ class NodesConfig(_Model):
     names: dict[str, NodeSettings] = {}
 
 
+class SweepsConfig(_Model):
+    """Parameter sweeps (``--sweep`` replaces ``parameters``): one branch of the workflow per
+    combination of values; ``max_parallel`` branches run at once (``null``: no limit)."""
+
+    parameters: dict[str, list[Any]] = {}
+    max_parallel: Positive32 | None = None
+
+    @field_validator("parameters")
+    @classmethod
+    def _keys(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in value.items():
+            if not key or key.startswith("params:") or key == "parameters":
+                raise ValueError(
+                    f"{key!r}: name the parameter as in --params (e.g. model_options.test_size)"
+                )
+            if not values:
+                raise ValueError(f"{key}: give at least one value")
+        return value
+
+
 class TTLStrategy(_Model):
     seconds_after_completion: Count32 | None = None
     seconds_after_success: Count32 | None = None
@@ -466,6 +486,7 @@ class ArgoConfig(_Model):
     parameters: list[str] = []
     schedule: ScheduleConfig = ScheduleConfig()
     grouping: GroupBySetting = GroupBy()
+    sweeps: SweepsConfig = SweepsConfig()
 
     @field_validator("parameters")
     @classmethod

@@ -5,6 +5,11 @@ A step pod runs::
 
     python -m kedro_argo step --pipeline=<host> --nodes=<a,b,c> [--env=<env>]
         [--param=<key>=<value>]... [--export=<JSON list>]
+        [--sweep=<branch label> [--shared=<JSON list>]]
+
+``--sweep`` runs the step in one branch of a parameter sweep (its values arrive as
+``--param``): its in-memory data lives under the branch's own prefix of the run, except the
+``--shared`` inputs, saved by the steps the branches share.
 
 Every option is written as one ``--flag=value`` item, so no value (a node name, a parameter
 text) can ever be read as an option of its own, whatever it starts with. The exit handler runs
@@ -27,6 +32,7 @@ run). Every pod of such a workflow has ``KEDRO_ARGO_MLFLOW=true``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -44,7 +50,10 @@ __all__ = [
     "PIPELINE_ENV",
     "POD_COMMAND",
     "RUN_ID_ENV",
+    "SHARED_PARAMETER",
     "STEP_COMMAND",
+    "SWEEP_ENV",
+    "SWEEP_PARAMETER",
     "TELEMETRY_ENV",
     "WORKFLOW_CREATED_ENV",
     "WORKFLOW_NAME_ENV",
@@ -75,6 +84,10 @@ MLFLOW_COMMANDS = (MLFLOW_START_COMMAND, MLFLOW_END_COMMAND)
 #: step needs it) the datasets it saves for other steps although its own nodes use them too.
 NODES_PARAMETER = "nodes"
 EXPORTS_PARAMETER = "exports"
+#: Sweeps: the branch label every level and step of a branch takes, and a swept step's inputs
+#: saved by shared steps.
+SWEEP_PARAMETER = "kedro-sweep"
+SHARED_PARAMETER = "shared"
 
 TELEMETRY_ENV = "KEDRO_DISABLE_TELEMETRY"
 #: Set in every pod of a run: its presence is what tells the runtime it runs in a workflow.
@@ -94,6 +107,11 @@ WORKFLOW_STATUS_ENV = "KEDRO_ARGO_WORKFLOW_STATUS"
 #: ``true`` in every pod of a workflow whose steps log into one MLflow run (kedro-mlflow);
 #: absent otherwise.
 MLFLOW_ENV = "KEDRO_ARGO_MLFLOW"
+#: Set by the runtime of a swept step (not in the manifest): what ``${argo:sweep}`` reads.
+SWEEP_ENV = "KEDRO_ARGO_SWEEP"
+
+
+_SWEEP_LABEL = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 class ContractError(ValueError):
@@ -109,6 +127,8 @@ class StepCall:
     env: str | None = None  # Kedro configuration environment
     params: tuple[str, ...] = ()  # ``key=value`` texts, parsed like ``kedro run --params``
     exports: tuple[str, ...] = ()  # also saved to the store although used inside the step
+    sweep: str | None = None  # the branch label, in a sweep
+    shared: tuple[str, ...] = ()  # in a sweep: inputs saved outside the branch
 
 
 def format_nodes(nodes: Sequence[str]) -> str:
@@ -122,12 +142,18 @@ def format_exports(datasets: Sequence[str]) -> str:
 
 
 def step_arguments(
-    call: StepCall, *, nodes_text: str | None = None, exports_text: str | None = None
+    call: StepCall,
+    *,
+    nodes_text: str | None = None,
+    exports_text: str | None = None,
+    sweep_text: str | None = None,
+    shared_text: str | None = None,
 ) -> list[str]:
     """The container ``args`` for ``call`` (``command`` is :data:`POD_COMMAND`).
 
-    ``nodes_text`` / ``exports_text`` replace the encoded values, e.g. by a template's
-    ``{{inputs.parameters.nodes}}`` when the values arrive as task arguments.
+    ``nodes_text`` / ``exports_text`` / ``sweep_text`` / ``shared_text`` replace the encoded
+    values, e.g. by a template's ``{{inputs.parameters.nodes}}`` when the values arrive as
+    task arguments.
     """
     args = [STEP_COMMAND, f"--pipeline={call.pipeline}"]
     if nodes_text is not None or call.nodes:
@@ -138,10 +164,15 @@ def step_arguments(
     if exports_text is not None or call.exports:
         text = format_exports(call.exports) if exports_text is None else exports_text
         args.append(f"--export={text}")
+    if sweep_text is not None or call.sweep:
+        args.append(f"--sweep={call.sweep if sweep_text is None else sweep_text}")
+    if shared_text is not None or call.shared:
+        text = format_exports(call.shared) if shared_text is None else shared_text
+        args.append(f"--shared={text}")
     return args
 
 
-_SINGLE = ("pipeline", "nodes", "env", "export")
+_SINGLE = ("pipeline", "nodes", "env", "export", "sweep", "shared")
 _REPEATED = ("param",)
 
 
@@ -160,12 +191,22 @@ def parse_step_arguments(argv: Sequence[str]) -> StepCall:
     exports: tuple[str, ...] = ()
     if single.get("export"):
         exports = tuple(_json_list(single["export"], "--export"))
+    shared: tuple[str, ...] = ()
+    if single.get("shared"):
+        shared = tuple(_json_list(single["shared"], "--shared"))
+    sweep = single.get("sweep")
+    if sweep is not None and not _SWEEP_LABEL.fullmatch(sweep):
+        raise ContractError(f"--sweep {sweep!r} must be a branch label ([A-Za-z0-9._-], 1-100)")
+    if shared and sweep is None:
+        raise ContractError("--shared is only meaningful with --sweep")
     return StepCall(
         pipeline=single["pipeline"],
         nodes=tuple(n for n in single.get("nodes", "").split(",") if n),
         env=single.get("env"),
         params=tuple(params),
         exports=exports,
+        sweep=sweep,
+        shared=shared,
     )
 
 

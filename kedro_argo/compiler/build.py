@@ -1,4 +1,5 @@
-"""The compile pipeline in one place: project facts → groups → plan → manifest → checks.
+"""The compile pipeline in one place: project facts → groups → plan → manifest → platform
+hooks → checks.
 
 CLI commands (compile, run-local, run-once, schedule, upload) all call :func:`build_manifest`,
 so every path to a cluster goes through the same grouping, planning and checks.
@@ -6,8 +7,8 @@ so every path to a cluster goes through the same grouping, planning and checks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from kedro_argo.compiler.facts import ProjectFacts, transcoding_base
 from kedro_argo.compiler.grouping import Group, group_nodes
 from kedro_argo.compiler.plan import Plan, build_plan
 from kedro_argo.compiler.project import load_project
+from kedro_argo.compiler.sweeps import Sweep, build_sweep, swept_nodes
 from kedro_argo.config import (
     ArgoConfig,
     GroupBy,
@@ -33,6 +35,7 @@ from kedro_argo.config import (
 )
 from kedro_argo.cron import check_cron, check_timezone
 from kedro_argo.errors import CompileError, ConfigError
+from kedro_argo.manifest_hooks import HookContext, HookSelection, apply_hooks, installed_hooks
 from kedro_argo.output import garbage_collector_paused
 from kedro_argo.validation.lint import check_manifest, manifest_size
 
@@ -50,6 +53,11 @@ class BuildRequest:
     group_by: str | None = None  # --group-by; None: argo.yml's grouping
     image: str | None = None  # --image; None: argo.yml's image
     for_local: bool = False  # local mode supplies its own data root
+    # Platform hooks to apply; None: build_manifest finds the installed ones (build_from_facts,
+    # the pure part, applies none).
+    manifest_hooks: HookSelection | None = None
+    sweeps: Mapping[str, Sequence[Any]] | None = None  # --sweep; None: argo.yml's sweeps
+    max_parallel: int | None = None  # --max-parallel; None: argo.yml's sweeps.max_parallel
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,10 @@ def build_manifest(request: BuildRequest) -> Built:
             pipeline_name=request.pipeline,
             env=request.env,
             runtime_params=request.runtime_params,
+            with_parameters=bool(request.sweeps),
         )
+        if request.manifest_hooks is None:  # which hooks are installed: I/O, done here
+            request = replace(request, manifest_hooks=installed_hooks())
         return build_from_facts(facts, request)
 
 
@@ -92,6 +103,13 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
     check_config_references(facts, config)
     grouping = choose_grouping(request.group_by, config)
     groups = group_nodes(facts.nodes, grouping, in_memory=facts.exchanged_datasets)
+    sweep = build_sweep(
+        dict(request.sweeps) if request.sweeps is not None else config.sweeps.parameters
+    )
+    swept: frozenset[str] = frozenset()
+    if sweep is not None:
+        swept = check_sweep(facts, config, sweep)
+        groups = split_groups(groups, swept)
     resolve = settings_resolver(config.nodes)
     settings = {n.name: resolve(n.name, facts.node_tags.get(n.name, ())) for n in facts.nodes}
     exit_pipeline = config.workflow.on_exit_pipeline
@@ -106,6 +124,8 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
         extra_templates=1 if exit_pipeline or facts.mlflow else 0,
         grouping_hint=str(grouping),
         start_template=MLFLOW_START_TEMPLATE if facts.mlflow else None,
+        sweep=sweep,
+        swept=swept,
     )
     exit_nodes = sorted(facts.registered.get(exit_pipeline or "", ()))
     exit_settings = merge_group_settings(
@@ -138,12 +158,30 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
         data_root_required=not request.for_local,
         mlflow=facts.mlflow,
         mlflow_settings=config.nodes.defaults,
+        sweep_parallelism=(
+            request.max_parallel if request.max_parallel is not None else config.sweeps.max_parallel
+        ),
     )
     manifest = compile_manifest(source, kind=request.kind, name=request.name)
-    size = manifest_size(manifest)
-    check_size(size, plan, grouping)
-    check_manifest(manifest, size=size)
-    notes = merge_notes(groups) + ((MLFLOW_NOTE,) if facts.mlflow else ())
+
+    def check(candidate: dict[str, Any]) -> None:
+        size = manifest_size(candidate)
+        check_size(size, plan, grouping)
+        check_manifest(candidate, size=size)
+
+    hooks = request.manifest_hooks or HookSelection()
+    context = HookContext(
+        kind=request.kind,
+        project_name=facts.project_name,
+        pipeline_name=facts.pipeline_name,
+        env=facts.env,
+        namespace=config.server.namespace or config.namespace,
+        image=config.image or "",
+        commit_id=facts.commit_id,
+        for_local=request.for_local,
+    )
+    manifest = apply_hooks(manifest, hooks.hooks, context, check=check)
+    notes = merge_notes(groups) + ((MLFLOW_NOTE,) if facts.mlflow else ()) + hooks.notes()
     return Built(manifest=manifest, facts=facts, plan=plan, grouping=grouping, notes=notes)
 
 
@@ -151,6 +189,70 @@ MLFLOW_NOTE = (
     "kedro-mlflow: one MLflow run spans the workflow (created by its mlflow-start task, "
     "ended by its exit handler); see docs/mlflow.md"
 )
+
+
+def check_sweep(facts: ProjectFacts, config: ArgoConfig, sweep: Sweep) -> frozenset[str]:
+    """The nodes the sweep fans out; refuses a sweep that cannot do what it says: a key that
+    is no parameter, that no node loads, that is also exposed or set by ``--params``, or a
+    declared output of a branch that every branch would overwrite."""
+    fixed = set(flatten(facts.runtime_params))
+    for key in sweep.keys:
+        try:
+            lookup(facts.parameters, key)
+        except KeyError:
+            raise CompileError(
+                f"Sweep of '{key}': the project has no such parameter (sweep a key of its "
+                "parameters, as --params names them)."
+            ) from None
+        for other, where in [(k, "exposed in argo.yml's parameters") for k in config.parameters] + [
+            (k, "set by --params") for k in fixed
+        ]:
+            if other == key or other.startswith(key + ".") or key.startswith(other + "."):
+                raise CompileError(
+                    f"Sweep of '{key}': '{other}' is also {where}; a swept parameter takes "
+                    "its values from the sweep only."
+                )
+    swept = swept_nodes(facts.nodes, sweep.keys)
+    if not swept:
+        raise CompileError(
+            f"No node of pipeline '{facts.pipeline_name}' loads "
+            f"{', '.join(repr(k) for k in sweep.keys)} (as params:… or parameters): the sweep "
+            "would run the same thing in every branch."
+        )
+    outputs = {ds for n in facts.nodes if n.name in swept for ds in n.outputs}
+    clashing = sorted(
+        ds
+        for ds in outputs
+        if ds not in facts.exchanged_datasets
+        and ds not in facts.versioned_datasets
+        and ds not in facts.branch_varying_datasets
+        and not ds.startswith("params:")
+    )
+    if clashing:
+        raise CompileError(
+            f"Every branch of the sweep would write the same file for {', '.join(clashing)}: "
+            "put ${argo:sweep} in its path in the catalog (e.g. "
+            "data/07_model_output/${argo:sweep}/model.pkl) or make it versioned."
+        )
+    return swept
+
+
+def split_groups(groups: Sequence[Group], swept: frozenset[str]) -> tuple[Group, ...]:
+    """A group that holds swept and shared nodes becomes two: the shared nodes run once, the
+    swept ones once per branch (``<label>-sweep``). Shared groups come first (no shared node
+    depends on a swept one), each part in its former order."""
+    shared: list[Group] = []
+    branch: list[Group] = []
+    for group in groups:
+        inside = tuple(n for n in group.nodes if n in swept)
+        if not inside:
+            shared.append(group)
+        elif len(inside) == len(group.nodes):
+            branch.append(group)
+        else:
+            shared.append(replace(group, nodes=tuple(n for n in group.nodes if n not in swept)))
+            branch.append(Group(f"{group.label}-sweep", inside))
+    return (*shared, *branch)
 
 
 def choose_grouping(flag: str | None, config: ArgoConfig) -> GroupBy:

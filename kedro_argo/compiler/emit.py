@@ -62,6 +62,8 @@ class CompileInput:
     #: kedro-mlflow: one MLflow run for the workflow (the plan has the start task).
     mlflow: bool = False
     mlflow_settings: NodeSettings = field(default_factory=NodeSettings)  # start/end pods
+    #: branches of the sweep (if the plan has one) running at once; ``None``: no limit
+    sweep_parallelism: int | None = None
 
 
 def compile_manifest(
@@ -186,8 +188,11 @@ def build_workflow_spec(source: CompileInput) -> dict[str, Any]:
     spec["templateDefaults"] = {"container": build_default_container(source)}
 
     param_args = build_parameter_args(source, parameter_names)
-    templates = [build_dag_template(source.plan, level) for level in source.plan.dags]
-    templates += [build_step_template(source, t, param_args) for t in source.plan.templates]
+    branch_inputs = sweep_parameter_names(source.plan)
+    templates = [build_dag_template(source, level, branch_inputs) for level in source.plan.dags]
+    templates += [
+        build_step_template(source, t, param_args, branch_inputs) for t in source.plan.templates
+    ]
     if source.mlflow:
         templates.append(build_mlflow_template(source, contract.MLFLOW_START_COMMAND, param_args))
     if wf.on_exit_pipeline:
@@ -261,35 +266,89 @@ def build_parameter_args(source: CompileInput, parameter_names: Mapping[str, str
     return pairs
 
 
-def build_dag_template(plan: Plan, level: DagLevel) -> dict[str, Any]:
-    """One DAG level: a task per step (its nodes as the template's input) or nested level."""
+def sweep_parameter_names(plan: Plan) -> dict[str, str]:
+    """Input parameters of the sweep's branch levels and steps: the branch label
+    (:data:`~kedro_argo.contract.SWEEP_PARAMETER`) and one per swept key (its Argo-safe name,
+    as for exposed parameters) → the key (``""`` for the label). Empty without a sweep."""
+    if plan.sweep is None:
+        return {}
+    names = naming.to_parameter_names(plan.sweep.keys)
+    return {contract.SWEEP_PARAMETER: "", **{names[k]: k for k in plan.sweep.keys}}
+
+
+def sweep_items(source: CompileInput, branch_inputs: Mapping[str, str]) -> list[dict[str, str]]:
+    """``withItems`` of the loop task: per branch, its label and the text of each value
+    (read back by the pod exactly as ``--params`` would read it)."""
+    sweep = source.plan.sweep
+    assert sweep is not None
+    by_key = {key: name for name, key in branch_inputs.items() if key}
+    items = []
+    for branch in sweep.branches:
+        item = {contract.SWEEP_PARAMETER: branch.label}
+        for key, value in sweep.assignments(branch).items():
+            text = parameter_text(value)
+            if "{{" in text:
+                raise CompileError(
+                    f"Sweep value {text!r} of '{key}' contains '{{{{', which Argo would read "
+                    "as a template expression: sweep other values."
+                )
+            item[by_key[key]] = k8s_literal(text)
+        items.append(item)
+    return items
+
+
+def build_dag_template(
+    source: CompileInput, level: DagLevel, branch_inputs: Mapping[str, str]
+) -> dict[str, Any]:
+    """One DAG level: a task per step (its nodes as the template's input) or nested level. In
+    a sweep branch every task also passes the branch's inputs down; the loop level's one task
+    runs the branch level once per branch (``withItems``)."""
+    plan = source.plan
+    passed = [
+        {"name": name, "value": f"{{{{inputs.parameters.{name}}}}}"} for name in branch_inputs
+    ]
     tasks = []
     for task in level.tasks:
         entry: dict[str, Any] = {"name": task.name}
+        parameters: list[dict[str, Any]] = []
         if task.step is not None:
             step = plan.step(task.step)
             entry["template"] = step.template
-            parameters = [
+            parameters.append(
                 {"name": contract.NODES_PARAMETER, "value": contract.format_nodes(step.nodes)}
-            ]
+            )
             if step.exports:
                 parameters.append(
-                    {
-                        "name": contract.EXPORTS_PARAMETER,
-                        "value": _export_text(step.exports),
-                    }
+                    {"name": contract.EXPORTS_PARAMETER, "value": _export_text(step.exports)}
                 )
-            entry["arguments"] = {"parameters": parameters}
+            if step.shared:
+                parameters.append(
+                    {"name": contract.SHARED_PARAMETER, "value": _export_text(step.shared)}
+                )
         elif task.dag is not None:
             entry["template"] = task.dag
         else:  # the start task
             entry["template"] = task.template
+        if level.branch and task.template is None:
+            parameters += passed
+        if task.loop:
+            parameters += [
+                {"name": name, "value": f"{{{{item.{name}}}}}"} for name in branch_inputs
+            ]
+        if parameters:
+            entry["arguments"] = {"parameters": parameters}
+        if task.loop:
+            entry["withItems"] = sweep_items(source, branch_inputs)
         if task.depends:
             entry["depends"] = argo.format_depends(task.depends)
         tasks.append(entry)
     template: dict[str, Any] = {"name": level.name}
+    if level.branch:
+        template["inputs"] = {"parameters": [{"name": name} for name in branch_inputs]}
     if level.label:
         template["metadata"] = {"annotations": {PART_ANNOTATION: level.label}}
+    if any(t.loop for t in level.tasks) and source.sweep_parallelism is not None:
+        template["parallelism"] = source.sweep_parallelism
     template["dag"] = {"tasks": tasks}
     return template
 
@@ -305,13 +364,24 @@ def _export_text(datasets: Sequence[str]) -> str:
 
 
 def build_step_template(
-    source: CompileInput, template: StepTemplate, param_pairs: Sequence[str]
+    source: CompileInput,
+    template: StepTemplate,
+    param_pairs: Sequence[str],
+    branch_inputs: Mapping[str, str],
 ) -> dict[str, Any]:
-    """A shared step template: the pod profile, with the step's nodes as an input."""
+    """A shared step template: the pod profile, with the step's nodes as an input. A swept
+    profile also takes the branch's label and values (and the step's shared inputs)."""
+    pairs = list(param_pairs)
+    if template.swept:
+        pairs += [
+            f"{k8s_literal(key)}={{{{inputs.parameters.{name}}}}}"
+            for name, key in branch_inputs.items()
+            if key
+        ]
     call = contract.StepCall(
         pipeline=k8s_literal(template.pipeline),
         env=k8s_literal(source.env) if source.env else None,
-        params=tuple(param_pairs),
+        params=tuple(pairs),
     )
     args = contract.step_arguments(
         call,
@@ -321,10 +391,22 @@ def build_step_template(
             if template.takes_exports
             else None
         ),
+        sweep_text=(
+            f"{{{{inputs.parameters.{contract.SWEEP_PARAMETER}}}}}" if template.swept else None
+        ),
+        shared_text=(
+            f"{{{{inputs.parameters.{contract.SHARED_PARAMETER}}}}}"
+            if template.takes_shared
+            else None
+        ),
     )
     inputs: list[dict[str, Any]] = [{"name": contract.NODES_PARAMETER}]
     if template.takes_exports:
         inputs.append({"name": contract.EXPORTS_PARAMETER, "default": "[]"})
+    if template.takes_shared:
+        inputs.append({"name": contract.SHARED_PARAMETER, "default": "[]"})
+    if template.swept:
+        inputs += [{"name": name} for name in branch_inputs]
     manifest_template: dict[str, Any] = {
         "name": template.name,
         "inputs": {"parameters": inputs},

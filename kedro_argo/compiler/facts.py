@@ -60,6 +60,9 @@ class ProjectFacts:
     memory_only_datasets: frozenset[str] = frozenset()
     # kedro-mlflow's hooks run in this project's sessions: one MLflow run spans the workflow.
     mlflow: bool = False
+    # Declared datasets whose configuration names ``${argo:sweep}`` (their path differs per
+    # branch of a sweep).
+    branch_varying_datasets: frozenset[str] = frozenset()
 
     def hosts(self) -> Mapping[str, frozenset[str]]:
         return self.step_hosts if self.step_hosts is not None else self.registered

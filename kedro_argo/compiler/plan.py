@@ -10,7 +10,11 @@ The plan is the one model of a compiled workflow:
 * a **DAG level** is one DAG template of at most ``MAX_DAG_TASKS`` tasks. Where a level would
   hold more, its steps are gathered into nested DAG templates (see :func:`nest_steps`);
 * a root level may also hold a **start task** running a template of its own before any step
-  (the workflow's MLflow run is created there, see :mod:`kedro_argo.runtime.mlflow`).
+  (the workflow's MLflow run is created there, see :mod:`kedro_argo.runtime.mlflow`);
+* a **sweep** (:mod:`kedro_argo.compiler.sweeps`) puts the swept steps in a subtree of their
+  own: the root's ``sweep`` task runs the loop level :data:`SWEEP_LOOP_DAG`, whose one task runs
+  the branch level :data:`SWEEP_BRANCH_DAG` once per branch (Argo's ``withItems``); the levels
+  of that subtree take the branch's label and values as inputs, passed down to the steps.
 
 Dependencies are Kedro's data edges: a step waits for exactly the steps that save what it loads.
 A task of a DAG waits for a sibling task exactly when some step under the first loads what some
@@ -32,6 +36,7 @@ from typing import Union
 from kedro_argo import argo
 from kedro_argo.compiler.facts import DEFAULT_PIPELINE, NodeSpec, transcoding_base
 from kedro_argo.compiler.grouping import Group
+from kedro_argo.compiler.sweeps import Sweep
 from kedro_argo.config import NodeSettings, merge_group_settings
 from kedro_argo.errors import CompileError
 from kedro_argo.graphs import find_cycle, strongly_connected_components, topological_order
@@ -40,6 +45,8 @@ from kedro_argo.naming import to_argo_name, to_argo_names
 
 __all__ = [
     "ROOT_DAG",
+    "SWEEP_BRANCH_DAG",
+    "SWEEP_LOOP_DAG",
     "DagLevel",
     "DagTask",
     "Plan",
@@ -51,9 +58,15 @@ __all__ = [
 
 #: The entrypoint DAG template; nested ones are ``kedro-pipeline-<part>``.
 ROOT_DAG = "kedro-pipeline"
+#: A sweep's loop level (one task, once per branch) and each branch's DAG; nested levels of a
+#: branch are ``kedro-sweep-branch-<part>``.
+SWEEP_LOOP_DAG = "kedro-sweep"
+SWEEP_BRANCH_DAG = "kedro-sweep-branch"
+SWEEP_TASK = "sweep"
 #: Template names the plan never gives a step template.
-RESERVED_TEMPLATES = (ROOT_DAG, "exit-handler")
+RESERVED_TEMPLATES = (ROOT_DAG, "exit-handler", SWEEP_LOOP_DAG, SWEEP_BRANCH_DAG)
 STEP_TEMPLATE_PREFIX = "step-"
+SWEEP_STEP_TEMPLATE_PREFIX = "sweep-step-"
 STEP_NAME_LIMIT = 63
 
 
@@ -69,6 +82,9 @@ class Step:
     inputs: frozenset[str]  # datasets its nodes load that its nodes do not save
     outputs: frozenset[str]  # every dataset its nodes save
     exports: tuple[str, ...] = ()  # exchanged outputs its own nodes load too, wanted elsewhere
+    swept: bool = False  # runs once per branch of the sweep
+    #: a swept step's inputs saved by shared (not swept) steps: read from the run, not the branch
+    shared: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,8 @@ class StepTemplate:
     pipeline: str
     settings: NodeSettings = field(default_factory=NodeSettings, compare=False)
     takes_exports: bool = False  # some step of this profile exports datasets
+    swept: bool = False  # its steps run in a branch of the sweep (they take its values)
+    takes_shared: bool = False  # some step of this profile reads shared inputs in a branch
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,7 @@ class DagTask:
     step: str | None = None
     dag: str | None = None  # template name of the nested DagLevel
     template: str | None = None  # the start task's template
+    loop: bool = False  # runs its DagLevel once per branch of the sweep
 
 
 @dataclass(frozen=True)
@@ -100,6 +119,7 @@ class DagLevel:
     name: str
     label: str  # what it holds, for people: a namespace, or "part-<n>"
     tasks: tuple[DagTask, ...]
+    branch: bool = False  # in a sweep branch: takes the branch's label and values as inputs
 
 
 @dataclass(frozen=True)
@@ -109,6 +129,7 @@ class Plan:
     steps: tuple[Step, ...]
     templates: tuple[StepTemplate, ...]
     dags: tuple[DagLevel, ...]  # the root first
+    sweep: Sweep | None = None
     #: exchanged datasets some pod reads from or writes to the data root (the rest stay in a
     #: pod's memory, as grouping arranged)
     stored: frozenset[str] = frozenset()
@@ -228,6 +249,8 @@ def build_plan(
     max_templates: int = argo.MAX_TEMPLATES,
     grouping_hint: str = "none",
     start_template: str | None = None,
+    sweep: Sweep | None = None,
+    swept: Collection[str] = (),
 ) -> Plan:
     """Turn ``nodes`` (Kedro's topological order) and their ``groups`` into a :class:`Plan`.
 
@@ -239,6 +262,9 @@ def build_plan(
     (the exit handler) count towards ``max_templates``. ``grouping_hint`` names the grouping
     used, for messages. ``start_template``: a template every root task waits for, run by a
     start task of the root level (one template more, one task less for the steps per level).
+    ``sweep`` and ``swept`` (the node names that run once per branch, see
+    :func:`~kedro_argo.compiler.sweeps.swept_nodes`; no group may mix them with others) put
+    those steps in the sweep's subtree.
     Raises :class:`CompileError` for what cannot run or cannot fit.
     """
     nodes = tuple(nodes)
@@ -253,6 +279,11 @@ def build_plan(
     if groups is None:
         groups = [Group(node.name, (node.name,)) for node in nodes]
     _check_groups(groups, nodes)
+    swept = frozenset(swept) if sweep is not None else frozenset()
+    for group in groups:
+        inside = {n in swept for n in group.nodes}
+        if len(inside) > 1:
+            raise ValueError(f"Group {group.label!r} mixes swept and shared nodes")
 
     step_names = to_argo_names([g.label for g in groups], max_length=STEP_NAME_LIMIT)
     # transcoding bases, once per dataset name (looked up tens of thousands of times below)
@@ -299,16 +330,29 @@ def build_plan(
         stored.update(exports)
 
     producer_step = {base[ds]: name for _, name, _, outputs, _ in drafts for ds in outputs}
-    profiles: dict[tuple[str, str], list[int]] = {}
-    profile_settings: dict[tuple[str, str], NodeSettings] = {}
+    swept_steps = {name for group, name, _, _, _ in drafts if group.nodes[0] in swept}
+    shared_of = [
+        tuple(
+            sorted(
+                ds
+                for ds in inputs
+                if (b := base[ds]) in producer_step and producer_step[b] not in swept_steps
+            )
+        )
+        if name in swept_steps
+        else ()
+        for _, name, inputs, _, _ in drafts
+    ]
+    profiles: dict[tuple[str, str, bool], list[int]] = {}
+    profile_settings: dict[tuple[str, str, bool], NodeSettings] = {}
     # settings objects are shared by many steps: serialise each once (the entry keeps the
     # object alive, so its id cannot be reused by another object meanwhile)
     serialised: dict[int, tuple[NodeSettings, str]] = {}
-    for k, (group, _, _, _, _) in enumerate(drafts):
+    for k, (group, name, _, _, _) in enumerate(drafts):
         settings = settings_of(group.nodes)
         if id(settings) not in serialised:
             serialised[id(settings)] = (settings, _settings_key(settings))
-        key = (chooser.choose(group.nodes), serialised[id(settings)][1])
+        key = (chooser.choose(group.nodes), serialised[id(settings)][1], name in swept_steps)
         profiles.setdefault(key, []).append(k)
         profile_settings[key] = settings
     template_names = _template_names(list(profiles), {k: len(v) for k, v in profiles.items()})
@@ -318,6 +362,8 @@ def build_plan(
             pipeline=key[0],
             settings=profile_settings[key],
             takes_exports=any(drafts[k][4] for k in members),
+            swept=key[2],
+            takes_shared=any(shared_of[k] for k in members),
         )
         for key, members in profiles.items()
     )
@@ -334,14 +380,22 @@ def build_plan(
             inputs=inputs,
             outputs=outputs,
             exports=exports,
+            swept=name in swept_steps,
+            shared=shared_of[k],
         )
         for k, (group, name, inputs, outputs, exports) in enumerate(drafts)
     )
     budget = max_templates - len(templates) - extra_templates - 1  # the root DAG
+    root_tasks = max_dag_tasks
     if start_template is not None:  # its own template; its task takes a place in the root
         budget -= 1
-        max_dag_tasks -= 1
-    dags = nest_steps(steps, nodes=by_name, max_tasks=max_dag_tasks, max_levels=budget)
+        root_tasks -= 1
+    if sweep is None:
+        dags = nest_steps(steps, nodes=by_name, max_tasks=root_tasks, max_levels=budget)
+    else:
+        dags = _nest_with_sweep(
+            steps, nodes=by_name, max_tasks=max_dag_tasks, root_tasks=root_tasks, budget=budget
+        )
     if dags is None:
         raise CompileError(
             f"The workflow cannot fit Argo's {max_templates}-template limit: {len(steps)} steps "
@@ -351,7 +405,56 @@ def build_plan(
         )
     if start_template is not None:
         dags = with_start_task(dags, start_template)
-    return Plan(steps=steps, templates=templates, dags=dags, stored=frozenset(stored))
+    return Plan(steps=steps, templates=templates, dags=dags, sweep=sweep, stored=frozenset(stored))
+
+
+def _nest_with_sweep(
+    steps: Sequence[Step],
+    *,
+    nodes: Mapping[str, NodeSpec],
+    max_tasks: int,
+    root_tasks: int,
+    budget: int,
+) -> tuple[DagLevel, ...] | None:
+    """The shared steps nested under the root (one place kept for the ``sweep`` task), the
+    loop level, and the swept steps nested under the branch level."""
+    shared = [s for s in steps if not s.swept]
+    branch = [
+        replace(s, depends=tuple(d for d in s.depends if d in {t.name for t in steps if t.swept}))
+        for s in steps
+        if s.swept
+    ]
+    budget -= 2  # the loop level and the branch level
+    levels = nest_steps(shared, nodes=nodes, max_tasks=root_tasks - 1, max_levels=budget)
+    if levels is None:
+        return None
+    inner = nest_steps(
+        branch,
+        nodes=nodes,
+        max_tasks=max_tasks,
+        max_levels=budget - (len(levels) - 1),
+        root=SWEEP_BRANCH_DAG,
+    )
+    if inner is None:
+        return None
+    root, *nested = levels
+    # the sweep waits for the root tasks under which its shared inputs are saved
+    dag_of = {d.name: d for d in levels}
+    needed = {d for s in steps if s.swept for d in s.depends if d not in {b.name for b in branch}}
+
+    def holds(task: DagTask) -> bool:
+        if task.step is not None:
+            return task.step in needed
+        if task.dag is None:
+            return False
+        return any(holds(t) for t in dag_of[task.dag].tasks)
+
+    names = {t.name for t in root.tasks}
+    sweep_task = next(iter(to_argo_names([SWEEP_TASK], reserved=names).values()))
+    depends = tuple(sorted(t.name for t in root.tasks if holds(t)))
+    root = replace(root, tasks=(*root.tasks, DagTask(sweep_task, depends, dag=SWEEP_LOOP_DAG)))
+    loop = DagLevel(SWEEP_LOOP_DAG, "sweep", (DagTask("branch", dag=SWEEP_BRANCH_DAG, loop=True),))
+    return (root, *nested, loop, *(replace(level, branch=True) for level in inner))
 
 
 def with_start_task(dags: tuple[DagLevel, ...], template: str) -> tuple[DagLevel, ...]:
@@ -416,19 +519,21 @@ def _settings_key(settings: NodeSettings) -> str:
 
 
 def _template_names(
-    profiles: list[tuple[str, str]], uses: Mapping[tuple[str, str], int]
-) -> dict[tuple[str, str], str]:
-    """``step-<pipeline>`` for each pipeline's main profile; its other profiles get a short
-    hash of their settings, so names stay put when unrelated steps change."""
-    main: dict[str, tuple[str, str]] = {}
+    profiles: list[tuple[str, str, bool]], uses: Mapping[tuple[str, str, bool], int]
+) -> dict[tuple[str, str, bool], str]:
+    """``step-<pipeline>`` (``sweep-step-<pipeline>`` in a sweep) for each pipeline's main
+    profile; its other profiles get a short hash of their settings, so names stay put when
+    unrelated steps change."""
+    main: dict[tuple[str, bool], tuple[str, str, bool]] = {}
     for key in profiles:  # most used; on a tie the plainest (fewest settings), then the first
-        best = main.get(key[0])
+        best = main.get((key[0], key[2]))
         if best is None or (uses[key], -len(key[1])) > (uses[best], -len(best[1])):
-            main[key[0]] = key
+            main[(key[0], key[2])] = key
     sources = {}
     for key in profiles:
-        text = f"{STEP_TEMPLATE_PREFIX}{key[0]}"
-        if main[key[0]] != key:
+        prefix = SWEEP_STEP_TEMPLATE_PREFIX if key[2] else STEP_TEMPLATE_PREFIX
+        text = f"{prefix}{key[0]}"
+        if main[(key[0], key[2])] != key:
             text += "-" + hashlib.sha256(key[1].encode()).hexdigest()[:8]
         sources[key] = text
     names = to_argo_names(sources.values(), max_length=STEP_NAME_LIMIT, reserved=RESERVED_TEMPLATES)
@@ -455,6 +560,7 @@ def nest_steps(
     nodes: Mapping[str, NodeSpec],
     max_tasks: int = argo.MAX_DAG_TASKS,
     max_levels: int = argo.MAX_TEMPLATES - 1,
+    root: str = ROOT_DAG,
 ) -> tuple[DagLevel, ...] | None:
     """The DAG levels for ``steps`` (topological order): a root holding at most ``max_tasks``
     tasks, nesting as needed, and at most ``max_levels`` nested levels (``None`` if that
@@ -475,7 +581,7 @@ def nest_steps(
         nester = _Nester(parents, spaces, max_tasks, structured)
         top = nester.level(everything, depth=1)
         if nester.branches <= max_levels:
-            return _levels(steps, parents, spaces, top)
+            return _levels(steps, parents, spaces, top, root)
     return None
 
 
@@ -648,6 +754,7 @@ def _levels(
     parents: list[set[int]],
     spaces: list[tuple[str, ...]],
     top: list[_Child],
+    root: str = ROOT_DAG,
 ) -> tuple[DagLevel, ...]:
     """Name the branches and write each level's tasks with their sibling dependencies."""
     branches: list[_Branch] = []
@@ -683,12 +790,12 @@ def _levels(
                 tasks.append(DagTask(steps[child].name, depends, step=steps[child].name))
             else:
                 tasks.append(
-                    DagTask(name_of[id(child)], depends, dag=f"{ROOT_DAG}-{name_of[id(child)]}")
+                    DagTask(name_of[id(child)], depends, dag=f"{root}-{name_of[id(child)]}")
                 )
         return DagLevel(name, label, tuple(tasks))
 
-    out = [level(ROOT_DAG, "", top)]
-    out += [level(f"{ROOT_DAG}-{name_of[id(b)]}", label_of[id(b)], b.children) for b in branches]
+    out = [level(root, "", top)]
+    out += [level(f"{root}-{name_of[id(b)]}", label_of[id(b)], b.children) for b in branches]
     return tuple(out)
 
 

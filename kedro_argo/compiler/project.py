@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from kedro_argo.compiler.facts import NodeSpec, ProjectFacts
 from kedro_argo.config import ArgoConfig, parse_config
+from kedro_argo.contract import SWEEP_ENV
 from kedro_argo.datasets import is_exchanged, is_memory_only, is_parameter
 from kedro_argo.errors import ConfigError, ProjectError
 from kedro_argo.gitinfo import commit_id
@@ -141,8 +142,10 @@ def load_project(
     pipeline_name: str = "__default__",
     env: str | None = None,
     runtime_params: Mapping[str, Any] | None = None,
+    with_parameters: bool = False,
 ) -> ProjectFacts:
-    """Open the Kedro project at ``project_path`` and reduce it to :class:`ProjectFacts`."""
+    """Open the Kedro project at ``project_path`` and reduce it to :class:`ProjectFacts`
+    (``with_parameters``: load every parameter's value, as a sweep needs)."""
     from kedro.framework.project import pipelines, settings
     from kedro.framework.session import KedroSession
 
@@ -150,9 +153,12 @@ def load_project(
     env = env or os.environ.get("KEDRO_ENV") or None  # as Kedro itself does; pods get it too
     check_environment(project_path, env)
 
-    with KedroSession.create(
-        project_path=project_path, env=env, runtime_params=dict(runtime_params or {})
-    ) as session:
+    with (
+        sweep_marker(),
+        KedroSession.create(
+            project_path=project_path, env=env, runtime_params=dict(runtime_params or {})
+        ) as session,
+    ):
         context = session.load_context()
         config, files = load_config(context, project_path, str(settings.CONF_SOURCE), env)
         registered = {name: pipelines[name] for name in sorted(pipelines.keys())}
@@ -173,10 +179,12 @@ def load_project(
             ) from None
         with compiled_factory_patterns():
             exchanged, versioned = classify_datasets(catalog, pipeline.datasets())
+            varying = branch_varying(catalog, pipeline.datasets() - exchanged)
             memory_only = {name for name in exchanged if is_memory_only(catalog, name)}
         # only exposed parameters need their values here (Kedro validates them all: ~0.1 s)
         try:
-            parameters = dict(context.params) if config.parameters else {}
+            wanted = config.parameters or config.sweeps.parameters or with_parameters
+            parameters = dict(context.params) if wanted else {}
         except Exception as exc:  # OmegaConf: a ${…} in --params or parameters.yml
             raise ProjectError(
                 f"The project's parameters cannot be loaded: {_first_line(exc)} (a ${{…}} in "
@@ -204,6 +212,7 @@ def load_project(
         step_hosts=step_hosts(pipeline, registered),
         memory_only_datasets=frozenset(memory_only),
         mlflow=mlflow,
+        branch_varying_datasets=frozenset(varying),
     )
 
 
@@ -312,6 +321,36 @@ def node_spec(node: Any) -> NodeSpec:
         tags=frozenset(node.tags),
         namespace=node.namespace,
     )
+
+
+#: What ``${argo:sweep}`` resolves to while compile reads the catalog: a dataset whose
+#: configuration then holds it has a path that differs per branch of a sweep.
+SWEEP_MARKER = "kedro-argo-sweep-branch-marker"
+
+
+@contextlib.contextmanager
+def sweep_marker() -> Iterator[None]:
+    previous = os.environ.get(SWEEP_ENV)
+    os.environ[SWEEP_ENV] = SWEEP_MARKER
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(SWEEP_ENV, None)
+        else:
+            os.environ[SWEEP_ENV] = previous
+
+
+def branch_varying(catalog: Any, names: Iterable[str]) -> set[str]:
+    """Declared datasets whose resolved configuration names ``${argo:sweep}``."""
+    resolver = getattr(catalog, "config_resolver", None)
+    return {
+        name
+        for name in names
+        if not is_parameter(name)
+        and (config := _dataset_config(resolver, name)) is not None
+        and SWEEP_MARKER in repr(config)
+    }
 
 
 def classify_datasets(catalog: Any, names: set[str]) -> tuple[set[str], set[str]]:

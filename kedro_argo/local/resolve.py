@@ -16,6 +16,7 @@ exit handler (``spec.onExit``) is planned separately, named ``onExit``, because 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 import re
@@ -225,6 +226,28 @@ def _int_value(value: Any, where: str, minimum: int = 0) -> int:
     return result
 
 
+def _item_values(item: Any) -> dict[str, str]:
+    """The ``{{item…}}`` tags of one ``withItems`` item, rendered as Argo renders them: a
+    scalar as its text, a map as JSON for ``{{item}}`` and each key's value for
+    ``{{item.<key>}}`` (nested values as JSON)."""
+    if isinstance(item, Mapping):
+        values = {"item": json.dumps(item, sort_keys=True, separators=(",", ":"))}
+        for key, value in item.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            values[f"item.{key}"] = _as_str(value) if isinstance(value, bool) else text
+        return values
+    if isinstance(item, list):
+        return {"item": json.dumps(item, separators=(",", ":"))}
+    return {"item": _as_str(item)}
+
+
+def _item_label(item: Any, rendered: Mapping[str, str]) -> str:
+    """A readable name for an item's child: a sweep branch's label, else the item's text."""
+    if isinstance(item, Mapping) and contract.SWEEP_PARAMETER in item:
+        return _as_str(item[contract.SWEEP_PARAMETER])
+    return rendered["item"]
+
+
 def _workflow_name(loaded: LoadedWorkflow, now: datetime) -> str:
     meta = loaded.metadata
     suffix = "".join(random.choice(_NAME_ALPHABET) for _ in range(5))
@@ -391,41 +414,84 @@ class _Planner:
             )
         _check_acyclic(list(names), task_deps, f"'{path}.dag.tasks' (template {tname!r})")
         prefix = f"{node_name}." if node_name else ""
+        fail_fast = dag.get("failFast")
+        parallelism = tmpl.get("parallelism")
+        limit = (
+            None
+            if parallelism is None
+            else _int_value(parallelism, f"'{path}.parallelism' (template {tname!r})", 1)
+        )
         children: list[PlannedNode] = []
         for k, task in enumerate(tasks):
             where = f"'{path}.dag.tasks[{k}]' (template {tname!r})"
-            args: dict[str, str] = {}
-            for m, param in enumerate((task.get("arguments") or {}).get("parameters") or []):
-                pwhere = f"'{path}.dag.tasks[{k}].arguments.parameters[{m}]' (template {tname!r})"
-                pname = param.get("name")
-                if not isinstance(pname, str):
-                    raise LocalRunError(f"{pwhere}: an argument needs a name")
-                if param.get("value") is None:
-                    raise LocalRunError(f"{pwhere}: argument {pname!r} needs a value")
-                args[pname] = substitute(_as_str(param["value"]), scope, pwhere)
+            if "withItems" not in task:
+                args = self._task_arguments(path, tname, k, task, scope)
+                children.append(
+                    self.build(
+                        task.get("template"),
+                        prefix + task["name"],
+                        args,
+                        task_deps[k],
+                        scope.exit_handler,
+                        stack,
+                        where,
+                    )
+                )
+                continue
+            items = task["withItems"]
+            if not isinstance(items, list) or not items:
+                raise LocalRunError(f"{where}: withItems must be a non-empty list")
+            expanded = []
+            for i, item in enumerate(items):
+                rendered = _item_values(item)
+                args = self._task_arguments(
+                    path, tname, k, task, dataclasses.replace(scope, item=rendered)
+                )
+                expanded.append(
+                    self.build(
+                        task.get("template"),
+                        f"{prefix}{task['name']}({i}:{_item_label(item, rendered)})",
+                        args,
+                        (),
+                        scope.exit_handler,
+                        stack,
+                        where,
+                    )
+                )
+            # Argo runs a loop's items as children of the task, all at once but for the
+            # parallelism of the dag holding the loop; its dependents wait for every item
             children.append(
-                self.build(
-                    task.get("template"),
-                    prefix + task["name"],
-                    args,
-                    task_deps[k],
-                    scope.exit_handler,
-                    stack,
-                    where,
+                PlannedDag(
+                    name=prefix + task["name"],
+                    template=str(task.get("template")),
+                    children=tuple(expanded),
+                    depends=task_deps[k],
+                    fail_fast=True if fail_fast is None else bool(fail_fast),
+                    parallelism=limit,
                 )
             )
-        fail_fast = dag.get("failFast")
-        parallelism = tmpl.get("parallelism")
         return PlannedDag(
             name=node_name,
             template=tname,
             children=tuple(children),
             depends=depends,
             fail_fast=True if fail_fast is None else bool(fail_fast),
-            parallelism=None
-            if parallelism is None
-            else _int_value(parallelism, f"'{path}.parallelism' (template {tname!r})", 1),
+            parallelism=limit,
         )
+
+    def _task_arguments(
+        self, path: str, tname: str, k: int, task: Mapping[str, Any], scope: Scope
+    ) -> dict[str, str]:
+        args: dict[str, str] = {}
+        for m, param in enumerate((task.get("arguments") or {}).get("parameters") or []):
+            pwhere = f"'{path}.dag.tasks[{k}].arguments.parameters[{m}]' (template {tname!r})"
+            pname = param.get("name")
+            if not isinstance(pname, str):
+                raise LocalRunError(f"{pwhere}: an argument needs a name")
+            if param.get("value") is None:
+                raise LocalRunError(f"{pwhere}: argument {pname!r} needs a value")
+            args[pname] = substitute(_as_str(param["value"]), scope, pwhere)
+        return args
 
     def _step(
         self,

@@ -2,7 +2,8 @@
 
 Intermediate data goes to ``data.local_root`` (default ``.kedro-argo/data`` inside the
 project, git-ignored by a ``.gitignore`` this module writes) unless ``--data-root`` says
-otherwise, so a first run needs no server. Logs go to ``.kedro-argo/logs/<workflow>/``.
+otherwise, so a first run needs no server. Logs go to ``.kedro-argo/logs/<workflow>/`` unless
+the request names another log root (:mod:`kedro_argo.testing` keeps both out of the project).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,10 @@ class LocalRequest:
     arguments: Mapping[str, str] = field(default_factory=dict)
     progress: bool | None = None
     group_by: str | None = None  # --group-by; None: argo.yml's grouping
+    log_root: Path | None = None  # logs in <log_root>/<workflow>/; None: .kedro-argo/logs
+    created_at: datetime | None = None  # {{workflow.creationTimestamp}}; None: now
+    sweeps: Mapping[str, Any] | None = None  # --sweep; None: argo.yml's sweeps
+    max_parallel: int | None = None  # --max-parallel
 
 
 def resolve_data_root(project_path: Path, configured: str) -> str:
@@ -83,6 +89,8 @@ def run_local(
                 runtime_params=request.runtime_params,
                 group_by=request.group_by,
                 for_local=True,
+                sweeps=request.sweeps,
+                max_parallel=request.max_parallel,
             )
         )
         manifest, config = built.manifest, built.facts.config
@@ -96,11 +104,15 @@ def run_local(
         parameters=dict(request.arguments),
         override_env={DATA_ROOT_ENV: data_root},
         python_executable=sys.executable,
+        now=request.created_at,
     )
-    ensure_ignored(root)  # only once the run is sure to start: a refusal writes nothing
+    state = (root / STATE_DIR).resolve()
+    if request.log_root is None or Path(data_root).resolve().is_relative_to(state):
+        ensure_ignored(root)  # only once the run is sure to start: a refusal writes nothing
+    log_root = request.log_root if request.log_root is not None else state / "logs"
     return execute_plan(
         plan,
-        log_dir=root / STATE_DIR / "logs" / plan.workflow_name,
+        log_dir=log_root / plan.workflow_name,
         parallelism=request.parallelism,
         console=console,
         progress=request.progress,

@@ -41,7 +41,8 @@ Ignored: they only concern the cluster
     ``workflowMetadata`` (a local run happens once, now).
 
 Everything else is refused: steps, script, resource, suspend, http, plugin, containerSet and data
-templates; ``withItems``/``withParam``/``withSequence``, ``when``, ``continueOn``, task ``onExit``,
+templates; ``withParam``/``withSequence`` (``withItems`` loops run, an item per child),
+``when``, ``continueOn``, task ``onExit``,
 ``hooks``, ``memoize``, ``synchronization``, ``volumes``, ``volumeMounts``,
 ``volumeClaimTemplates``, ``initContainers``, ``sidecars``, ``outputs``, artifacts,
 ``workflowTemplateRef``, ``templateRef``, ``envFrom``, other ``valueFrom`` sources,
@@ -182,7 +183,7 @@ CLUSTER = Ignored("cluster-only")
 SCHEDULING = Ignored("scheduling: a local run happens once, now")
 
 ONLY_CONTAINER_DAG = Refused("only container and dag templates can run locally")
-LOOPS = Refused("loops (withItems/withParam/withSequence) are not supported locally")
+LOOPS = Refused("withParam/withSequence loops are not supported locally (withItems is)")
 VOLUMES = Refused("volumes cannot be mounted locally")
 OUTPUTS = Refused("outputs (parameters and artifacts) are not supported locally")
 ARTIFACTS = Refused("artifacts are not supported locally")
@@ -203,7 +204,6 @@ KNOWN_REFUSALS: dict[str, Refused] = {
     "plugin": ONLY_CONTAINER_DAG,
     "containerSet": ONLY_CONTAINER_DAG,
     "data": ONLY_CONTAINER_DAG,
-    "withItems": LOOPS,
     "withParam": LOOPS,
     "withSequence": LOOPS,
     "when": Refused("conditional tasks ('when') are not supported locally"),
@@ -279,6 +279,7 @@ DAG_TASK = Honoured(
         "arguments": ARGUMENTS,
         "depends": H,
         "dependencies": H,
+        "withItems": H,
     }
 )
 DAG = Honoured(fields={"tasks": Honoured(item=DAG_TASK), "failFast": H})

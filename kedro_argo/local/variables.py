@@ -26,6 +26,7 @@ SUPPORTED_TAGS = (
     "workflow.creationTimestamp",
     "workflow.parameters.<name>",
     "inputs.parameters.<name>",
+    "item / item.<key> (in a withItems task)",
     "workflow.status (exit handler only)",
     "workflow.failures (exit handler only)",
 )
@@ -53,10 +54,15 @@ class Scope:
     globals: Mapping[str, str]
     inputs: Mapping[str, str] = field(default_factory=dict)
     exit_handler: bool = False
+    #: the current ``withItems`` item, as Argo renders it: ``item`` for a scalar item, and
+    #: ``item.<key>`` for each key of a map item
+    item: Mapping[str, str] | None = None
 
     def lookup(self, tag: str) -> str | None:
         if tag.startswith("inputs.parameters."):
             return self.inputs.get(tag[len("inputs.parameters.") :])
+        if tag == "item" or tag.startswith("item."):
+            return None if self.item is None else self.item.get(tag)
         if tag in ("workflow.status", "workflow.failures") and not self.exit_handler:
             return None
         return self.globals.get(tag)
@@ -71,6 +77,10 @@ def _why_unresolved(tag: str, scope: Scope) -> str:
     if tag.startswith(prefix):
         names = ", ".join(sorted(k[len(prefix) :] for k in scope.globals if k.startswith(prefix)))
         return f"no workflow parameter {tag[len(prefix) :]!r} (declared: {names or 'none'})"
+    if tag == "item" or tag.startswith("item."):
+        if scope.item is None:
+            return "{{item}} is only set in a task with withItems"
+        return f"the item has no {tag!r} (it has: {', '.join(sorted(scope.item))})"
     if tag.startswith("inputs.parameters."):
         declared = ", ".join(sorted(scope.inputs)) or "none"
         return (

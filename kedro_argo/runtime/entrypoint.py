@@ -67,11 +67,14 @@ def make_runner(
     exports: Collection[str],
     version: str | None,
     consumers_of: Callable[[str], list[str]],
+    branch: str | None = None,
+    shared: Collection[str] = (),
 ) -> Any:
     """A SequentialRunner that first swaps the datasets the step exchanges with other steps
     (its external inputs and outputs, and ``exports``; data internal to a multi-node step
     stays in memory) and clears what an earlier attempt of this step saved at the run's
-    pinned version."""
+    pinned version. In a sweep's ``branch`` the data lives under the branch's prefix, but
+    for the ``shared`` inputs, saved by the steps every branch shares."""
     from kedro.runner import SequentialRunner
 
     from kedro_argo.datasets import exchanged_datasets
@@ -93,7 +96,10 @@ def make_runner(
             for name in needed:
                 catalog[name] = IntermediateDataset(
                     uri=intermediate_uri(
-                        pod.data_root or "", pod.run_id, escape_dataset_name(name)
+                        pod.data_root or "",
+                        pod.run_id,
+                        escape_dataset_name(name),
+                        None if name in shared else branch,
                     ),
                     dataset_name=name,
                     producer=producers.get(name),
@@ -147,7 +153,11 @@ def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_pat
 
     from kedro_argo.runtime.store import check_compression
 
-    version = workflow_version(pod.created, pod.run_id)
+    run_version = workflow_version(pod.created, pod.run_id)
+    # a branch of a sweep saves its versioned datasets at a version of its own
+    version = f"{run_version}-{call.sweep}" if run_version and call.sweep else run_version
+    if call.sweep:
+        os.environ[contract.SWEEP_ENV] = call.sweep  # what ${argo:sweep} resolves to
     check_compression(pod.compression)
     bootstrap_project(project_path)
     if hasattr(pipelines, "set_requested"):  # Kedro >= 1.5: import only this pipeline
@@ -179,13 +189,20 @@ def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_pat
             session.session_id = version
             session._store["session_id"] = version
         runner = make_runner(
-            pod, producers, call.exports, version, _consumer_finder(pod.pipeline, step_nodes)
+            pod,
+            producers,
+            call.exports,
+            version,
+            _consumer_finder(pod.pipeline, step_nodes),
+            branch=call.sweep,
+            shared=call.shared,
         )
+        load_versions = {ds: run_version if ds in call.shared else version for ds in pins}
         session.run(
             **_pipeline_argument(session, call.pipeline),
             node_names=list(call.nodes) or None,
             runner=runner,
-            load_versions=dict.fromkeys(pins, version) or None,
+            load_versions=load_versions or None,
         )
 
 

@@ -1,9 +1,10 @@
 """The ``kedro.hooks`` entry point: the ``argo`` config resolver, with no settings.py edit.
 
-``${argo:run_id}``, ``${argo:commit_id}`` and ``${argo:workflow_name}`` can be used in
-``catalog.yml`` paths and parameters. Inside a workflow they read the env the compiled
-templates set; elsewhere (``kedro run`` on a laptop) they fall back to documented values, or
-to the resolver's second argument: ``${argo:run_id, dev}``.
+``${argo:run_id}``, ``${argo:commit_id}``, ``${argo:workflow_name}`` and ``${argo:sweep}``
+can be used in ``catalog.yml`` paths and parameters. Inside a workflow they read the env the
+compiled templates set (``sweep``: the branch label, set by the runtime of a swept step);
+elsewhere (``kedro run`` on a laptop, a step outside a sweep) they fall back to documented
+values, or to the resolver's second argument: ``${argo:run_id, dev}``.
 
 The resolver is registered in ``after_context_created`` (not at import), so a project that
 lists ``kedro-argo`` in ``DISABLE_HOOKS_FOR_PLUGINS`` gets no resolver and no surprise.
@@ -18,14 +19,17 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from kedro_argo.contract import COMMIT_ID_ENV, RUN_ID_ENV, WORKFLOW_NAME_ENV
+from kedro_argo.contract import COMMIT_ID_ENV, RUN_ID_ENV, SWEEP_ENV, WORKFLOW_NAME_ENV
 
 RESOLVER = "argo"
 _KEYS = {
     "run_id": RUN_ID_ENV,
     "commit_id": COMMIT_ID_ENV,
     "workflow_name": WORKFLOW_NAME_ENV,
+    "sweep": SWEEP_ENV,
 }
+#: ``${argo:sweep}`` outside a branch of a sweep.
+NO_SWEEP = "default"
 
 
 @functools.cache
@@ -58,6 +62,8 @@ def resolve(key: str, fallback: Any = None, *, project_path: str = ".") -> Any:
         return _local_run_id()
     if key == "commit_id":
         return _local_commit_id(project_path)
+    if key == "sweep":
+        return NO_SWEEP
     return "local"
 
 

@@ -82,18 +82,30 @@ except ImportError:  # pragma: no cover - depends on the environment
     from zlib import crc32 as _crc32
 
 
-def intermediate_uri(data_root: str, run_id: str, escaped_name: str) -> str:
-    """Return ``<data_root>/<run_id>/<escaped_name>`` for URLs and local paths alike.
+#: Folder of a run holding its sweep branches' own data: no escaped dataset name is ``~sweep``.
+BRANCHES_FOLDER = "~sweep"
 
-    ``data_root`` may end with ``/`` or not; ``run_id`` and ``escaped_name`` must be single path
-    segments (``naming.escape_dataset_name`` guarantees that for dataset names).
+
+def intermediate_uri(
+    data_root: str, run_id: str, escaped_name: str, branch: str | None = None
+) -> str:
+    """Return ``<data_root>/<run_id>/<escaped_name>`` for URLs and local paths alike, or
+    ``<data_root>/<run_id>/~sweep/<branch>/<escaped_name>`` for data of a sweep's branch.
+
+    ``data_root`` may end with ``/`` or not; ``run_id``, ``branch`` and ``escaped_name`` must be
+    single path segments (``naming.escape_dataset_name`` guarantees that for dataset names).
     """
-    for label, segment in (("run id", run_id), ("escaped dataset name", escaped_name)):
+    segments = [("run id", run_id), ("escaped dataset name", escaped_name)]
+    if branch is not None:
+        segments.append(("sweep branch", branch))
+    for label, segment in segments:
         if not segment or "/" in segment or segment in {".", ".."}:
             raise ValueError(f"Invalid {label} {segment!r}: it must be a single path segment")
     if not data_root:
         raise ValueError("The intermediate data root is empty (set KEDRO_ARGO_DATA_ROOT)")
     root = data_root if data_root.endswith("/") else data_root + "/"
+    if branch is not None:
+        return f"{root}{run_id}/{BRANCHES_FOLDER}/{branch}/{escaped_name}"
     return f"{root}{run_id}/{escaped_name}"
 
 

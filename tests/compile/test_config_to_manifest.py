@@ -468,6 +468,35 @@ def _grouping(c: Compiled) -> None:
     assert templates(built.manifest)[task["template"]]["timeout"] == "270s"
 
 
+@check("ArgoConfig.sweeps", "SweepsConfig.parameters", "SweepsConfig.max_parallel")
+def _sweeps(c: Compiled) -> None:
+    """``sweeps:`` fans the nodes using the swept parameter out, ``max_parallel`` branches at
+    a time (what the sweep compiles to in detail: tests/compile/test_sweeps.py)."""
+    key = "candidate_modelling_pipeline.model_options.test_size"
+    config = c.built.facts.config.model_copy(
+        update={
+            "parameters": [],  # a swept parameter cannot also be exposed
+            "sweeps": c.built.facts.config.sweeps.model_copy(
+                update={"parameters": {key: [0.2, 0.4]}, "max_parallel": 3}
+            ),
+        }
+    )
+    facts = dataclasses.replace(
+        c.built.facts,
+        config=config,
+        branch_varying_datasets=frozenset(ds for n in c.built.facts.nodes for ds in n.outputs),
+    )
+    built = build_facts(facts)
+    loop = templates(built.manifest)["kedro-sweep"]
+    assert loop["parallelism"] == 3
+    (task,) = loop["dag"]["tasks"]
+    values = [item[name] for item in task["withItems"] for name in item if name != "kedro-sweep"]
+    assert values == ["0.2", "0.4"]
+    swept = {n for s in built.plan.steps if s.swept for n in s.nodes}
+    assert "candidate_modelling_pipeline.split_data_node" in swept
+    assert not any(n.startswith("active_modelling_pipeline.") for n in swept)
+
+
 def keys_to_check() -> list[str]:
     """Every field except those that only group a sub-model's own (checked) keys."""
     return [

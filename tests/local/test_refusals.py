@@ -108,11 +108,13 @@ UNSUPPORTED: dict[str, tuple[Callable[[Manifest], None], str]] = {
         ),
         "'spec.templates[2].data'",
     ),
-    "withItems": (_set(lambda m: task(m, 0), withItems=[1, 2]), "dag.tasks[0].withItems'"),
-    "withParam": (_set(lambda m: task(m, 0), withParam="[1, 2]"), "dag.tasks[0].withParam'"),
+    "withParam": (
+        _set(lambda m: task(m, 0), withParam="[1, 2]"),
+        "'spec.templates[0].dag.tasks[0].withParam' (template 'main'): withParam/withSequence",
+    ),
     "withSequence": (
         _set(lambda m: task(m, 0), withSequence={"count": "2"}),
-        "'spec.templates[0].dag.tasks[0].withSequence' (template 'main'): loops",
+        "'spec.templates[0].dag.tasks[0].withSequence' (template 'main'): withParam/withSequence",
     ),
     "when": (_set(lambda m: task(m, 1), when="1 == 1"), "'spec.templates[0].dag.tasks[1].when'"),
     "continueOn": (
@@ -275,10 +277,10 @@ def test_workflow_template_ref_is_refused(tmp_path: Path) -> None:
 
 def test_all_refusals_are_listed_at_once(tmp_path: Path) -> None:
     m = base()
-    task(m, 0)["withItems"] = [1]
+    task(m, 0)["withParam"] = "[1]"
     tmpl(m, 2)["memoize"] = {"key": "k", "maxAge": "1h", "cache": {"configMap": {"name": "c"}}}
     message = refused(m, tmp_path)
-    assert "withItems" in message and "memoize" in message
+    assert "withParam" in message and "memoize" in message
     assert message.count("\n  - ") == 2
 
 
