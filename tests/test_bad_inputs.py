@@ -103,6 +103,11 @@ COMMAND_LINE = [
     row("compile-cron-without-kind", "compile --cron '0 6 * * *'", "add --kind cron", 2),
     row("compile-unknown-grouping", "compile --group-by pods", "--group-by"),
     row("compile-bad-image", "compile --image 'Not An Image'", NOT_AN_IMAGE, 2),
+    row("compile-sweep-without-values", "compile --sweep alpha", "must look like KEY=VALUE1", 2),
+    row("compile-sweep-unknown-parameter", "compile --sweep nope=1,2",
+        "Sweep of 'nope': the project has no such parameter"),
+    row("compile-zero-max-parallel", "compile --sweep reporting.title=a,b --max-parallel 0",
+        "0 is not in the range", 2),
     # -- init
     row("init-existing-config", "init", "already exists: use --force"),
     row("init-bad-image", "init --force --image UPPER/Case:1", NOT_AN_IMAGE, 2),
@@ -127,6 +132,11 @@ COMMAND_LINE = [
     row("run-local-unknown-argument", "run-local --argument nope=1", "unknown workflow parameter"),
     row("run-local-group-by-with-manifest", "run-local --manifest wf.yaml --group-by memory",
         "--group-by applies when compiling", 2, files={"wf.yaml": WORKFLOW}),
+    row("run-local-sweep-with-manifest", "run-local --manifest wf.yaml --sweep a=1,2",
+        "--sweep and --max-parallel apply when compiling", 2, files={"wf.yaml": WORKFLOW}),
+    row("run-local-sweep-twice", "run-local --sweep a=1 --sweep a=2", "is swept twice", 2),
+    row("run-local-max-parallel-not-a-number", "run-local --max-parallel many",
+        "'many' is not a valid integer", 2),
     # -- validate
     row("validate-missing-file", "validate missing.yaml", "missing.yaml: cannot be read"),
     row("validate-not-yaml", "validate bad.yaml", "bad.yaml: not valid YAML",
@@ -145,6 +155,9 @@ COMMAND_LINE = [
     row("run-once-bad-params", "run-once --params x", BAD_PARAMS, 2),
     row("run-once-unknown-grouping", "run-once --group-by x:y", "--group-by", env=NO_CLUSTER),
     row("run-once-bad-image", "run-once --image 'a b'", NOT_AN_IMAGE, 2),
+    row("run-once-sweep-unused", "run-once --sweep reporting.price_decimals=1,2 -p data_processing",
+        "No node of pipeline 'data_processing' loads", env=NO_CLUSTER),
+    row("run-once-negative-max-parallel", "run-once --max-parallel -1", "is not in the range", 2),
     row("run-once-unknown-context", "run-once --context nowhere", "nowhere", **KUBECONFIG),
     row("schedule-invalid-cron", "schedule --cron 'every day'", "Cron schedule 'every day'",
         env=NO_CLUSTER),
@@ -160,6 +173,8 @@ COMMAND_LINE = [
     row("schedule-unknown-grouping", "schedule --group-by tag: --cron '0 6 * * *'", "--group-by",
         env=NO_CLUSTER),
     row("schedule-bad-image", "schedule --image 'a b'", NOT_AN_IMAGE, 2),
+    row("schedule-sweep-not-a-list", "schedule --sweep 'a=[1, 2'", "not a YAML list", 2),
+    row("schedule-zero-max-parallel", "schedule --max-parallel 0", "is not in the range", 2),
     row("schedule-unknown-context", "schedule --list --context nowhere", "nowhere", **KUBECONFIG),
     row("upload-invalid-name", "upload --name Bad_Name",
         "'Bad_Name' is not a valid WorkflowTemplate name", env=NO_CLUSTER),
@@ -168,6 +183,10 @@ COMMAND_LINE = [
     row("upload-bad-params", "upload --params x", BAD_PARAMS, 2),
     row("upload-unknown-grouping", "upload --group-by namespace:0", "--group-by", env=NO_CLUSTER),
     row("upload-bad-image", "upload --image 'a b'", NOT_AN_IMAGE, 2),
+    row("upload-sweep-clashing-output", "upload --sweep active_modelling_pipeline.model_options."
+        "random_state=1,2", "Every branch of the sweep would write the same file",
+        env=NO_CLUSTER),
+    row("upload-zero-max-parallel", "upload --max-parallel 0", "is not in the range", 2),
     row("upload-unreachable", "upload", DEAD, env=UNREACHABLE),
     row("upload-unknown-context", "upload --context nowhere", "nowhere", **KUBECONFIG),
     row("list-no-cluster", "list", "No Argo Server and no kubeconfig", env=NO_CLUSTER),
@@ -282,6 +301,11 @@ CONFIGURATION = [
     config_row("schedule-failed-history", at("schedule.failed_jobs_history_limit"),
                schedule={"failed_jobs_history_limit": -3}),
     config_row("grouping", at("grouping"), grouping="pods"),
+    config_row("sweeps", at("sweeps"), sweeps=["alpha"]),
+    config_row("sweeps-parameters", at("sweeps.parameters"), sweeps={"parameters": {"a": []}}),
+    config_row("sweeps-parameters-key", at("sweeps.parameters"),
+               sweeps={"parameters": {"params:a": [1]}}),
+    config_row("sweeps-max-parallel", at("sweeps.max_parallel"), sweeps={"max_parallel": 0}),
     config_row("unknown-section", "conf/base/argo.yml: imagee: unknown key", imagee="x"),
 ]
 # fmt: on
@@ -407,6 +431,7 @@ def test_every_argo_yml_section_has_a_bad_input_case() -> None:
         ("workflow", model.WorkflowConfig),
         ("schedule", model.ScheduleConfig),
         ("nodes", model.NodesConfig),
+        ("sweeps", model.SweepsConfig),
     ):
         sections.update(f"{name}.{key}" for key in section.model_fields)
     sections.update(f"nodes.defaults.{key}" for key in model.NodeSettings.model_fields)

@@ -341,7 +341,9 @@ step_calls_strategy = st.builds(
         max_size=4,
     ).map(tuple),
     exports=st.lists(st.one_of(hostile_texts, st.text(max_size=8)), max_size=4).map(tuple),
-)
+    sweep=st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9._-]{1,100}", fullmatch=True)),
+    shared=st.lists(st.one_of(hostile_texts, st.text(max_size=8)), max_size=3).map(tuple),
+).map(lambda call: call if call.sweep else dataclasses.replace(call, shared=()))
 
 
 @settings(max_examples=150, deadline=None)
@@ -468,6 +470,10 @@ def test_a_step_of_the_node_named_two_dashes_reads_back() -> None:
         ["step", "--pipeline=p", "--export=not json"],
         ["step", "--pipeline=p", '--export={"a": 1}'],
         ["step", "--pipeline=p", "--export=[1]"],
+        ["step", "--pipeline=p", "--sweep=a/b"],  # a branch label is one path segment
+        ["step", "--pipeline=p", "--sweep="],
+        ["step", "--pipeline=p", '--shared=["a"]'],  # shared inputs belong to a sweep
+        ["step", "--pipeline=p", "--sweep=b", "--shared=[1]"],
     ],
 )
 def test_malformed_arguments_are_contract_errors(argv: list[str]) -> None:

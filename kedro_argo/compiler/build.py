@@ -234,6 +234,23 @@ def check_sweep(facts: ProjectFacts, config: ArgoConfig, sweep: Sweep) -> frozen
             "put ${argo:sweep} in its path in the catalog (e.g. "
             "data/07_model_output/${argo:sweep}/model.pkl) or make it versioned."
         )
+    saved_by = {ds: n.name for n in facts.nodes for ds in n.outputs}
+    misread = sorted(
+        {
+            ds
+            for n in facts.nodes
+            if n.name in swept
+            for ds in n.inputs
+            if ds in facts.branch_varying_datasets and saved_by.get(ds, n.name) not in swept
+        }
+    )
+    if misread:
+        raise CompileError(
+            f"Saved once by nodes the branches share, {', '.join(misread)} must not name "
+            "${argo:sweep} in its path (the branches loading it would read their own label): "
+            "give it a path without ${argo:sweep} (a catalog entry of its own where a dataset "
+            "factory covers it)."
+        )
     return swept
 
 

@@ -827,3 +827,12 @@ def test_killed_writer_test_catches_a_writer_that_writes_in_place(tmp_path: Path
     assert IntermediateStore().exists(uri)  # the partial object is visible...
     with pytest.raises(IntermediateDataError, match="is incomplete: its header was never written"):
         IntermediateStore().get(uri)  # ...and only the header keeps it from loading
+
+
+def test_a_sweep_branch_has_its_own_folder_of_the_run() -> None:
+    assert intermediate_uri("s3://b/p", "r-1", "model", "alpha-0.1") == (
+        "s3://b/p/r-1/~sweep/alpha-0.1/model"
+    )
+    for branch in ("a/b", "", ".."):
+        with pytest.raises(ValueError):
+            intermediate_uri("s3://b/p", "r-1", "model", branch)
