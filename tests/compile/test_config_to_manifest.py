@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from kedro_argo.compiler.build import Built
+from kedro_argo.compiler.sweeps import swept_nodes
 from kedro_argo.config import parse_group_by
 from kedro_argo.errors import KedroArgoError
 
@@ -481,10 +482,14 @@ def _sweeps(c: Compiled) -> None:
             ),
         }
     )
+    fanned = swept_nodes(c.built.facts.nodes, [key])
     facts = dataclasses.replace(
         c.built.facts,
         config=config,
-        branch_varying_datasets=frozenset(ds for n in c.built.facts.nodes for ds in n.outputs),
+        # as if every output of a branch named ${argo:sweep} (the shared ones must not)
+        branch_varying_datasets=frozenset(
+            ds for n in c.built.facts.nodes if n.name in fanned for ds in n.outputs
+        ),
     )
     built = build_facts(facts)
     loop = templates(built.manifest)["kedro-sweep"]

@@ -270,10 +270,10 @@ def test_unsupported_manifest_feature_is_refused_before_running(tmp_path: Path) 
     compiled = runner.invoke(commands, ["argo", "compile", "-p", "notify", "-o", str(out)], obj=obj)
     assert compiled.exit_code == 0, compiled.output
     manifest = yaml.safe_load(out.read_text())
-    manifest["spec"]["templates"][0]["dag"]["tasks"][0]["withItems"] = [1, 2]
+    manifest["spec"]["templates"][0]["dag"]["tasks"][0]["withParam"] = "[1, 2]"
     out.write_text(yaml.safe_dump(manifest))
     result = runner.invoke(commands, ["argo", "run-local", "--manifest", str(out)], obj=obj)
     assert result.exit_code == 1
-    assert "withItems" in result.output
+    assert "withParam" in result.output
     assert "Traceback" not in result.output
     assert not (project / "data/08_reporting/run_status.json").exists()
