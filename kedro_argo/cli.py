@@ -67,10 +67,12 @@ def interrupted_run() -> Iterator[None]:
     grace period); say so in one line and exit 130 like an interrupted shell command."""
     try:
         yield
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        name = getattr(exc, "workflow_name", None)
+        again = f"kedro argo run-local --resume {name}" if name else "run again"
         click.echo(
             "Interrupted: every running step was stopped and no partial object was left in "
-            "the data root; run again to start over.",
+            f"the data root; to go on from the finished steps: {again}.",
             err=True,
         )
         sys.exit(130)
@@ -345,6 +347,42 @@ def run_once(
         created = backend.create_workflow(built.manifest)
         name = created["metadata"]["name"]
         click.echo(f"Submitted {name}: {backend.link(name)}")
+        if wait:
+            final = follow(backend, name, poll_interval)
+            ctx.exit(report_outcome(backend, final))
+
+
+@argo.command()
+@click.argument("name")
+@click.option("--wait", is_flag=True, help="Follow the run; exit 0 only if it succeeds.")
+@click.option("--poll-interval", default=5.0, hidden=True, type=float)
+@env_option
+@context_option
+@click.pass_context
+@user_errors
+def resume(
+    ctx: click.Context,
+    name: str,
+    wait: bool,
+    poll_interval: float,
+    env: str | None,
+    context: str | None,
+) -> None:
+    """Resume a failed workflow on the cluster (Argo's retry): the steps that succeeded are
+    kept, with their intermediate data; the others run again in the same workflow."""
+    from kedro_argo.server import connect
+
+    with connect(project_config(ctx, env), context=context) as backend:
+        phase = (backend.get_workflow(name).get("status") or {}).get("phase") or "Pending"
+        if phase == "Succeeded":
+            raise click.ClickException(f"Workflow {name} succeeded: there is nothing to resume.")
+        if phase not in ("Failed", "Error"):
+            raise click.ClickException(
+                f"Workflow {name} is {phase}: only a Failed or Error workflow can be resumed "
+                f"(wait for it: kedro argo status {name})."
+            )
+        backend.retry_workflow(name)
+        click.echo(f"Resumed {name}: {backend.link(name)}")
         if wait:
             final = follow(backend, name, poll_interval)
             ctx.exit(report_outcome(backend, final))
@@ -651,6 +689,13 @@ def logs(
     help="Set a workflow parameter (repeatable).",
 )
 @click.option("--progress/--no-progress", default=None, help="Live table (default: on a TTY).")
+@click.option(
+    "--resume",
+    default=None,
+    metavar="RUN",
+    help="Resume the failed or interrupted local run RUN (workflow name or uid): "
+    "its succeeded steps are not run again.",
+)
 @group_by_option
 @sweep_options
 @click.pass_context
@@ -665,6 +710,7 @@ def run_local(
     data_root: str | None,
     arguments: tuple[str, ...],
     progress: bool | None,
+    resume: str | None,
     group_by: str | None,
     sweeps: dict[str, list[Any]] | None,
     max_parallel: int | None,
@@ -673,6 +719,21 @@ def run_local(
     from kedro_argo.local.run import LocalRequest
     from kedro_argo.local.run import run_local as execute
 
+    if resume is not None:
+        fixed = ("pipeline", "env", "params", "manifest", "data_root", "arguments")
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in (*fixed, "group_by", "sweeps", "max_parallel")
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        ]
+        if given:
+            shown = ", ".join(
+                {"--arguments": "--argument", "--sweeps": "--sweep"}.get(g, g) for g in given
+            )
+            raise click.UsageError(
+                f"--resume runs the earlier run again as it was; {shown} cannot change it "
+                "(start a new run without --resume instead)."
+            )
     if manifest is not None and group_by is not None:
         raise click.UsageError(
             "--group-by applies when compiling; a manifest given with --manifest runs as it is "
@@ -704,13 +765,15 @@ def run_local(
                 group_by=group_by,
                 sweeps=sweeps,
                 max_parallel=max_parallel,
+                resume=resume,
             ),
             notify=lambda note: click.echo(f"Note: {note}", err=True),
         )
     if not result.succeeded:
         click.echo(
             f"Error: workflow {result.workflow_name} {result.phase.value.lower()}: "
-            f"{result.message} (logs: {result.log_dir})",
+            f"{result.message} (logs: {result.log_dir}; once fixed: "
+            f"kedro argo run-local --resume {result.workflow_name})",
             err=True,
         )
         ctx.exit(1)

@@ -48,7 +48,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -107,6 +107,8 @@ class WorkflowPhase(str, Enum):
         return self.value
 
 
+#: The message of a step a resumed run did not run again.
+REUSED = "reused: it succeeded in the run being resumed"
 _FINAL = frozenset({StepPhase.SUCCEEDED, StepPhase.FAILED, StepPhase.ERROR, StepPhase.OMITTED})
 _BAD = frozenset({StepPhase.FAILED, StepPhase.ERROR, StepPhase.OMITTED})
 
@@ -140,6 +142,7 @@ class StepRecord:
     attempt_history: tuple[AttemptRecord, ...] = ()
     log_tail: str | None = None  # last lines of the log, for a step that failed
     kedro_nodes: tuple[str, ...] = ()  # the Kedro nodes the step runs, when it is ours
+    sweep_branch: str | None = None  # its branch label, in a sweep
 
 
 ProgressCallback = Callable[[tuple[StepRecord, ...]], None]
@@ -326,8 +329,10 @@ class _Engine:
         parallelism: int,
         termination_grace: float,
         on_progress: ProgressCallback | None = None,
+        reuse: Collection[str] = (),
     ) -> None:
         self.plan = plan
+        self.reuse = frozenset(reuse)
         self.log_dir = log_dir
         self.limit = parallelism
         self.grace = termination_grace
@@ -384,6 +389,7 @@ class _Engine:
             if tail and s.phase in (StepPhase.FAILED, StepPhase.ERROR) and s.attempts
             else None,
             kedro_nodes=s.spec.kedro_nodes,
+            sweep_branch=s.spec.sweep_branch,
         )
 
     def report(self) -> None:
@@ -506,6 +512,9 @@ class _Engine:
                 return False
         elif step.phase is not StepPhase.PENDING:
             return False
+        if step.name in self.reuse and not step.exit_handler:
+            self._final(step, StepPhase.SUCCEEDED, REUSED)
+            return True
         if self.running >= self.limit:
             return False
         dag = parent
@@ -753,8 +762,12 @@ def execute_plan(
     summary: bool = True,
     termination_grace: float = 5.0,
     on_progress: ProgressCallback | None = None,
+    reuse: Collection[str] = (),
 ) -> LocalRunResult:
-    """Run a plan from :func:`~kedro_argo.local.resolve.plan_workflow`; see :func:`run_workflow`."""
+    """Run a plan from :func:`~kedro_argo.local.resolve.plan_workflow`; see :func:`run_workflow`.
+
+    ``reuse``: names of steps that succeeded in the run being resumed (same workflow uid, so
+    the same data): they are not run again and count as succeeded."""
     if parallelism is not None and parallelism < 1:
         raise LocalRunError(f"parallelism must be at least 1, got {parallelism}")
     limit = parallelism or plan.parallelism or os.cpu_count() or 1
@@ -764,7 +777,7 @@ def execute_plan(
     except OSError as exc:
         raise LocalRunError(f"cannot create log directory {str(logs)!r}: {exc}") from exc
     console = console if console is not None else make_console()
-    engine = _Engine(plan, logs, limit, termination_grace, on_progress)
+    engine = _Engine(plan, logs, limit, termination_grace, on_progress, reuse)
     started_at, started = _now(), time.monotonic()
     main = engine.add_tree(plan.root, exit_handler=False)
     deadline = (

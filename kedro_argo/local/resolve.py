@@ -114,6 +114,7 @@ class PlannedStep:
     timeout: float | None = None  # template `timeout`, per attempt (seconds)
     active_deadline: float | None = None  # template `activeDeadlineSeconds`, per attempt
     kedro_nodes: tuple[str, ...] = ()  # what a kedro-argo step runs (from its arguments)
+    sweep_branch: str | None = None  # the branch label of a kedro-argo step in a sweep
 
 
 @dataclass(frozen=True)
@@ -550,7 +551,8 @@ class _Planner:
             argv[0] = self.python
         shown = shlex.join(argv)
         argv = [expand_k8s(a, env) for a in argv]
-        kedro_nodes = _kedro_nodes(argv)
+        call = _step_call(argv)
+        kedro_nodes = (call.nodes or (f"all of pipeline {call.pipeline}",)) if call else ()
         return PlannedStep(
             name=node_name,
             template=tname,
@@ -562,6 +564,7 @@ class _Planner:
             timeout=self._timeout(path, tmpl, scope),
             active_deadline=self._active_deadline(path, tmpl, scope),
             kedro_nodes=kedro_nodes,
+            sweep_branch=call.sweep if call else None,
         )
 
     def _retry(self, path: str, tmpl: Mapping[str, Any], scope: Scope) -> RetryPolicy | None:
@@ -629,19 +632,18 @@ class _Planner:
         return float(_int_value(substitute(_as_str(raw), scope, where), where, 1))
 
 
-def _kedro_nodes(argv: list[str]) -> tuple[str, ...]:
-    """The Kedro nodes a step of ours runs, read with the pod's own parser (none for other
-    commands). The exit handler runs its whole pipeline."""
+def _step_call(argv: list[str]) -> contract.StepCall | None:
+    """A step of ours, read with the pod's own parser (``None`` for other commands): the
+    Kedro nodes it runs (the exit handler: its whole pipeline) and its sweep branch."""
     command = contract.POD_COMMAND
     if tuple(argv[1 : len(command)]) != command[1:] or argv[len(command) : len(command) + 1] != [
         contract.STEP_COMMAND
     ]:
-        return ()
+        return None
     try:
-        call = contract.parse_step_arguments(argv[len(command) :])
+        return contract.parse_step_arguments(argv[len(command) :])
     except contract.ContractError:
-        return ()
-    return call.nodes or (f"all of pipeline {call.pipeline}",)
+        return None
 
 
 def _check_acyclic(names: list[str], deps: list[tuple[str, ...]], where: str) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from kedro_argo.contract import DATA_ROOT_ENV
 from kedro_argo.errors import LocalRunError
+from kedro_argo.local.records import RunRecord, find_record, write_record
 
 STATE_DIR = ".kedro-argo"
 
@@ -37,6 +38,7 @@ class LocalRequest:
     created_at: datetime | None = None  # {{workflow.creationTimestamp}}; None: now
     sweeps: Mapping[str, Any] | None = None  # --sweep; None: argo.yml's sweeps
     max_parallel: int | None = None  # --max-parallel
+    resume: str | None = None  # --resume: the workflow name or uid of an earlier local run
 
 
 def resolve_data_root(project_path: Path, configured: str) -> str:
@@ -77,9 +79,22 @@ def run_local(
     from kedro_argo.local.support import load_manifest
 
     root = request.project_path
-    if request.manifest_path is not None:
+    state = (root / STATE_DIR).resolve()
+    log_root = request.log_root if request.log_root is not None else state / "logs"
+    previous: RunRecord | None = None
+    if request.resume is not None:
+        _, previous = find_record(log_root, request.resume)
+        if previous.phase == "Succeeded":
+            raise LocalRunError(
+                f"Local run {previous.workflow_name} succeeded: there is nothing to resume."
+            )
+        manifest, data_root = dict(previous.manifest), previous.data_root
+        arguments: Mapping[str, str] = previous.parameters
+    elif request.manifest_path is not None:
         manifest = load_manifest(request.manifest_path)
         config = load_argo_config(root, env=request.env)
+        data_root = resolve_data_root(root, request.data_root or config.data.local_root)
+        arguments = request.arguments
     else:
         built = build_manifest(
             BuildRequest(
@@ -97,23 +112,81 @@ def run_local(
         for note in built.notes:
             if notify is not None:
                 notify(note)
-    data_root = resolve_data_root(root, request.data_root or config.data.local_root)
+        data_root = resolve_data_root(root, request.data_root or config.data.local_root)
+        arguments = request.arguments
     plan = plan_workflow(
         manifest,
         project_path=root,
-        parameters=dict(request.arguments),
+        parameters=dict(arguments),
         override_env={DATA_ROOT_ENV: data_root},
         python_executable=sys.executable,
-        now=request.created_at,
+        workflow_uid=previous.workflow_uid if previous else None,
+        workflow_name=previous.workflow_name if previous else None,
+        now=_created(previous) if previous else request.created_at,
     )
-    state = (root / STATE_DIR).resolve()
     if request.log_root is None or Path(data_root).resolve().is_relative_to(state):
         ensure_ignored(root)  # only once the run is sure to start: a refusal writes nothing
-    log_root = request.log_root if request.log_root is not None else state / "logs"
-    return execute_plan(
-        plan,
-        log_dir=log_root / plan.workflow_name,
-        parallelism=request.parallelism,
-        console=console,
-        progress=request.progress,
+    log_dir = log_root / plan.workflow_name
+    record = RunRecord(
+        workflow_name=plan.workflow_name,
+        workflow_uid=plan.workflow_uid,
+        creation_timestamp=plan.creation_timestamp,
+        parameters=dict(plan.parameters),
+        data_root=data_root,
+        manifest=manifest,
+        steps=dict(previous.steps) if previous else {},
     )
+    if previous is not None:
+        keep_earlier_logs(log_dir, previous.succeeded_steps())
+    write_record(log_dir, record)
+    latest: list[Any] = []
+    result = None
+    try:
+        try:
+            result = execute_plan(
+                plan,
+                log_dir=log_dir,
+                parallelism=request.parallelism,
+                console=console,
+                progress=request.progress,
+                on_progress=latest.append,
+                reuse=previous.succeeded_steps() if previous else (),
+            )
+        except KeyboardInterrupt:
+            raise RunInterrupted(plan.workflow_name) from None
+    finally:
+        # also when interrupted: what finished is known, a resume starts from there
+        steps = dict(record.steps)
+        for step in latest[-1] if latest else ():
+            if not step.exit_handler and step.phase.value in _ENDED:
+                steps[step.name] = step.phase.value
+        phase = result.phase.value if result is not None else "Interrupted"
+        write_record(log_dir, replace(record, steps=steps, phase=phase))
+    return result
+
+
+def keep_earlier_logs(log_dir: Path, reused: frozenset[str]) -> None:
+    """Before a resume: the log of each step that runs again moves to ``<step>.log.<n>``
+    (1 for the first run, 2 after a first resume, ...), so what failed stays readable."""
+    for log in sorted(log_dir.glob("*.log")):
+        if log.stem in reused:
+            continue
+        number = 1
+        while (earlier := log.with_name(f"{log.name}.{number}")).exists():
+            number += 1
+        log.rename(earlier)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a local run, naming the run so that it can be resumed."""
+
+    def __init__(self, workflow_name: str) -> None:
+        super().__init__(workflow_name)
+        self.workflow_name = workflow_name
+
+
+_ENDED = ("Succeeded", "Failed", "Error", "Omitted")
+
+
+def _created(record: RunRecord) -> datetime:
+    return datetime.fromisoformat(record.creation_timestamp.replace("Z", "+00:00"))

@@ -518,6 +518,16 @@ class ArgoServerBackend(ObjectsBase):
             self._call_of("get", "Workflow", name, "get", idempotent=True),
         )
 
+    def retry_workflow(self, name: str) -> dict:
+        """Argo's retry of a Failed / Error workflow: its succeeded pods are kept, the rest run
+        again in the same workflow (same uid, so the same run prefix of the data root)."""
+        return self._call(
+            "PUT",
+            self._path("workflows", self.namespace, name, "retry"),
+            self._call_of("retry", "Workflow", name, "update", idempotent=False),
+            body={"name": name, "namespace": self.namespace, "restartSuccessful": False},
+        )
+
     def list(self, kind: str, label_selector: str | None = None) -> list[dict]:
         k = self.kind_of(kind)
         data = self._call(

@@ -69,6 +69,10 @@ class Backend(Protocol):
 
     def get_workflow(self, name: str) -> dict: ...
 
+    def retry_workflow(self, name: str) -> dict:
+        """Argo's retry of a Failed / Error workflow (its succeeded steps are kept)."""
+        ...
+
     def wait_for_workflow(
         self,
         name: str,

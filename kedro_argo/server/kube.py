@@ -615,6 +615,13 @@ class KubernetesBackend(ObjectsBase):
                 continue
             yield from lines
 
+    def retry_workflow(self, name: str) -> dict:
+        raise self.error(
+            "Resuming a workflow is Argo's retry, which the Argo Server performs (the Kubernetes "
+            "API has no such operation): set ARGO_SERVER=host:port or server.url in argo.yml, "
+            f"or run `argo retry {name}` (the argo CLI does it through the kubeconfig)"
+        )
+
     def ui_url(self, name: str | None = None) -> str:
         raise self.error(
             "The Argo UI needs the Argo Server, and kubeconfig mode talks to the Kubernetes "

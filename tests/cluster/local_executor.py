@@ -30,7 +30,9 @@ Each attempt's output (local mode's ``<step>.log``, split at its attempt separat
 failure log tail of ``run-once --wait`` find it. Logs are fed before the workflow's final phase
 is written, so a client that sees the final phase can read every log.
 
-Stop / terminate requests are not honoured (the run goes on to its end).
+Stop / terminate requests are not honoured (the run goes on to its end). A retried workflow
+(``PUT …/retry``) runs again with the steps whose Pod nodes the stand-in kept (Succeeded) not
+run a second time, as Argo's controller does.
 
 :func:`write_step_shim` writes a stand-in for ``python -m kedro_argo step …`` that answers in
 milliseconds, for tests about the commands rather than about Kedro.
@@ -268,6 +270,13 @@ class _Run:
             )
             return
         self.remember_steps(plan)
+        # A retried workflow keeps the Pod nodes that succeeded (Argo's retry): not run again.
+        kept = ((self.workflow.get("status") or {}).get("nodes") or {}).values()
+        reuse = {
+            re.sub(r"\(\d+\)$", "", n["name"])[len(self.name) + 1 :]
+            for n in kept
+            if n.get("type") == "Pod" and n.get("phase") == "Succeeded"
+        }
         self.owner.data_root.mkdir(parents=True, exist_ok=True)
         self.update({"nodes": self.nodes(()), "progress": "0/0"})
         result = execute_plan(
@@ -279,6 +288,7 @@ class _Run:
             summary=False,
             termination_grace=1.0,
             on_progress=self.on_progress,
+            reuse=reuse,
         )
         with self.owner._lock:
             self.owner.results[self.name] = result

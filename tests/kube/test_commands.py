@@ -202,6 +202,20 @@ def test_ui_needs_the_argo_server(kube_server, cli):
     assert kube_server.requests == []
 
 
+def test_resume_needs_the_argo_server_and_says_how_else(kube_server, project, cli):
+    update_config(project, nodes={"defaults": {"retry": None}})
+    use_local_mode(kube_server, project, shim=True, fail=["preprocess_shuttles_node"])  # type: ignore[arg-type]
+    assert cli(*WAIT).exit_code == 1
+    name = only_workflow(kube_server)["metadata"]["name"]
+    before = json.dumps(only_workflow(kube_server), sort_keys=True)
+    assert_clean_error(
+        cli("resume", name), "Argo's retry, which the Argo Server performs", f"argo retry {name}"
+    )
+    assert json.dumps(only_workflow(kube_server), sort_keys=True) == before
+    assert [r for r in kube_server.requests if r.method not in ("GET",)][-1].method == "POST"
+    assert KUBE_TOKEN not in cli.all_output()
+
+
 def test_context_chooses_the_cluster_context_and_its_namespace(monkeypatch, cli):
     with StubKubeServer(token=KUBE_TOKEN, namespaces=("argo", "team-b")) as server:
         path = server.write_kubeconfig(extra_contexts={"team-b": "team-b"})
