@@ -628,15 +628,21 @@ def ui(ctx: click.Context, name: str | None, open_: bool, env: str | None) -> No
 @click.pass_context
 @user_errors
 def status(ctx: click.Context, name: str, env: str | None, context: str | None) -> None:
-    """Show a workflow's phase and the state of each step."""
+    """Show a workflow's phase, the state of each step, and the results its steps showed."""
     from rich.console import Console
 
+    from kedro_argo.results import result_lines, workflow_results
     from kedro_argo.server import connect
     from kedro_argo.server.status import status_table
 
     with connect(project_config(ctx, env), context=context) as backend:
         workflow = backend.get_workflow(name)
+        results = workflow_results(
+            workflow, lambda node, artifact: backend.artifact_url(name, node, artifact)
+        )
     Console().print(status_table(workflow))
+    for line in result_lines(results):
+        click.echo(line)
 
 
 @argo.command()

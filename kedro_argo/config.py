@@ -414,6 +414,48 @@ class ServerConfig(_Model):
     context: str | None = None
 
 
+class ArtifactRepositoryRef(_Model):
+    """A repository of the ``artifact-repositories`` ConfigMap (Argo's
+    ``spec.artifactRepositoryRef``)."""
+
+    config_map: ObjectName = "artifact-repositories"
+    key: Annotated[str, Field(min_length=1)]
+
+
+class UiConfig(_Model):
+    """Results shown in the Argo UI on the step that saves them (and printed by ``status`` and
+    ``run-local``): ``parameters``, small JSON values (metrics, a dict of scores), become the
+    step's output parameters; ``artifacts``, datasets saved to a file (a plot, a report),
+    become its output artifacts, stored in the cluster's artifact repository:
+    ``artifact_repository`` says which (``default``: the cluster's default one; a
+    ``config_map``/``key`` pair: that one). Without it, artifacts are left out (compile says
+    so), since a pod that has outputs and no repository to store them in fails."""
+
+    parameters: list[str] = []
+    artifacts: list[str] = []
+    artifact_repository: Literal["default"] | ArtifactRepositoryRef | None = None
+
+    @field_validator("artifact_repository", mode="before")
+    @classmethod
+    def _repository(cls, value: Any) -> Any:
+        if value is None or value == "default" or isinstance(value, Mapping | BaseModel):
+            return value
+        raise ValueError(
+            f"{value!r}: use default (the cluster's default artifact repository) or "
+            "{config_map: NAME, key: KEY}"
+        )
+
+    @field_validator("parameters", "artifacts")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        duplicates = sorted({d for d in value if value.count(d) > 1})
+        if duplicates:
+            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        if any(not d for d in value):
+            raise ValueError("a dataset name cannot be empty")
+        return value
+
+
 GROUPING_KINDS = ("none", "memory", "namespace", "tag")
 DEFAULT_TAG_PREFIX = "group."
 
@@ -487,6 +529,7 @@ class ArgoConfig(_Model):
     schedule: ScheduleConfig = ScheduleConfig()
     grouping: GroupBySetting = GroupBy()
     sweeps: SweepsConfig = SweepsConfig()
+    ui: UiConfig = UiConfig()
 
     @field_validator("parameters")
     @classmethod

@@ -6,6 +6,12 @@ A step pod runs::
     python -m kedro_argo step --pipeline=<host> --nodes=<a,b,c> [--env=<env>]
         [--param=<key>=<value>]... [--export=<JSON list>]
         [--sweep=<branch label> [--shared=<JSON list>]]
+        [--results=<JSON {"parameters": [...], "artifacts": [...]}>]
+
+``--results`` names the datasets of the step to show in the Argo UI (argo.yml's ``ui``): once
+its nodes ran, the runtime writes each ``parameters`` dataset's value as JSON, and copies each
+``artifacts`` dataset's saved file, to :func:`result_path`, where the template's outputs read
+them (``outputs.parameters[].valueFrom.path``, ``outputs.artifacts[].path``).
 
 ``--sweep`` runs the step in one branch of a parameter sweep (its values arrive as
 ``--param``): its in-memory data lives under the branch's own prefix of the run, except the
@@ -49,6 +55,9 @@ __all__ = [
     "PIN_VERSIONS_ENV",
     "PIPELINE_ENV",
     "POD_COMMAND",
+    "RESULTS_DIR",
+    "RESULTS_DIR_ENV",
+    "RESULT_PARAMETER_LIMIT",
     "RUN_ID_ENV",
     "SHARED_PARAMETER",
     "STEP_COMMAND",
@@ -69,6 +78,8 @@ __all__ = [
     "parse_step_arguments",
     "pod_environment_entries",
     "read_pod_environment",
+    "result_name",
+    "result_path",
     "step_arguments",
 ]
 
@@ -111,7 +122,17 @@ MLFLOW_ENV = "KEDRO_ARGO_MLFLOW"
 SWEEP_ENV = "KEDRO_ARGO_SWEEP"
 
 
+#: Where a step's results are written in the pod (a template's outputs read them there).
+RESULTS_DIR = "/tmp/kedro-argo/results"
+#: Replaces :data:`RESULTS_DIR` (local mode: a folder per step); not in the manifest.
+RESULTS_DIR_ENV = "KEDRO_ARGO_RESULTS_DIR"
+#: Bytes of JSON an output parameter may hold; a larger value is replaced by a notice (the
+#: workflow's status, where Argo keeps output parameters, is one object of at most 1 MiB).
+RESULT_PARAMETER_LIMIT = 64 * 1024
+RESULT_KINDS = ("parameters", "artifacts")
+
 _SWEEP_LABEL = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_RESULT_NAME_CHARS = re.compile(r"[^-a-zA-Z0-9_]")
 
 
 class ContractError(ValueError):
@@ -129,6 +150,31 @@ class StepCall:
     exports: tuple[str, ...] = ()  # also saved to the store although used inside the step
     sweep: str | None = None  # the branch label, in a sweep
     shared: tuple[str, ...] = ()  # in a sweep: inputs saved outside the branch
+    result_parameters: tuple[str, ...] = ()  # datasets shown as output parameters
+    result_artifacts: tuple[str, ...] = ()  # datasets shown as output artifacts
+
+
+def result_name(dataset: str) -> str:
+    """The Argo output name showing ``dataset`` (``[-a-zA-Z0-9_]``: other characters, e.g.
+    a namespace's dots, become ``-``)."""
+    return _RESULT_NAME_CHARS.sub("-", dataset)
+
+
+def result_path(kind: str, dataset: str, root: str = RESULTS_DIR) -> str:
+    """Where the step writes ``dataset``'s result of ``kind`` (``parameters`` or
+    ``artifacts``) and the template's output reads it."""
+    if kind not in RESULT_KINDS:
+        raise ValueError(f"kind must be one of {RESULT_KINDS}, not {kind!r}")
+    return f"{root.rstrip('/')}/{kind}/{result_name(dataset)}"
+
+
+def format_results(parameters: Sequence[str], artifacts: Sequence[str]) -> str:
+    return json.dumps(
+        {"artifacts": list(artifacts), "parameters": list(parameters)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+    )
 
 
 def format_nodes(nodes: Sequence[str]) -> str:
@@ -148,12 +194,13 @@ def step_arguments(
     exports_text: str | None = None,
     sweep_text: str | None = None,
     shared_text: str | None = None,
+    results_text: str | None = None,
 ) -> list[str]:
     """The container ``args`` for ``call`` (``command`` is :data:`POD_COMMAND`).
 
-    ``nodes_text`` / ``exports_text`` / ``sweep_text`` / ``shared_text`` replace the encoded
-    values, e.g. by a template's ``{{inputs.parameters.nodes}}`` when the values arrive as
-    task arguments.
+    ``nodes_text`` / ``exports_text`` / ``sweep_text`` / ``shared_text`` / ``results_text``
+    replace the encoded values, e.g. by a template's ``{{inputs.parameters.nodes}}`` when the
+    values arrive as task arguments (or by an escaped text).
     """
     args = [STEP_COMMAND, f"--pipeline={call.pipeline}"]
     if nodes_text is not None or call.nodes:
@@ -169,10 +216,17 @@ def step_arguments(
     if shared_text is not None or call.shared:
         text = format_exports(call.shared) if shared_text is None else shared_text
         args.append(f"--shared={text}")
+    if results_text is not None or call.result_parameters or call.result_artifacts:
+        text = (
+            format_results(call.result_parameters, call.result_artifacts)
+            if results_text is None
+            else results_text
+        )
+        args.append(f"--results={text}")
     return args
 
 
-_SINGLE = ("pipeline", "nodes", "env", "export", "sweep", "shared")
+_SINGLE = ("pipeline", "nodes", "env", "export", "sweep", "shared", "results")
 _REPEATED = ("param",)
 
 
@@ -199,6 +253,7 @@ def parse_step_arguments(argv: Sequence[str]) -> StepCall:
         raise ContractError(f"--sweep {sweep!r} must be a branch label ([A-Za-z0-9._-], 1-100)")
     if shared and sweep is None:
         raise ContractError("--shared is only meaningful with --sweep")
+    result_parameters, result_artifacts = _results(single.get("results"))
     return StepCall(
         pipeline=single["pipeline"],
         nodes=tuple(n for n in single.get("nodes", "").split(",") if n),
@@ -207,7 +262,30 @@ def parse_step_arguments(argv: Sequence[str]) -> StepCall:
         exports=exports,
         sweep=sweep,
         shared=shared,
+        result_parameters=result_parameters,
+        result_artifacts=result_artifacts,
     )
+
+
+def _results(text: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if not text:
+        return (), ()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if (
+        not isinstance(data, dict)
+        or set(data) - set(RESULT_KINDS)
+        or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in data.values()
+        )
+    ):
+        raise ContractError(
+            f"--results {text!r} must be a JSON object of dataset name lists "
+            '(e.g. {"parameters": ["metrics"], "artifacts": []})'
+        )
+    return tuple(data.get("parameters", ())), tuple(data.get("artifacts", ()))
 
 
 def _parse_flags(items: Sequence[str], names: Sequence[str]) -> tuple[dict[str, str], list[str]]:

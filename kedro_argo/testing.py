@@ -101,6 +101,9 @@ class StepRun:
     branch: str | None = None
     """In a parameter sweep: the label of the branch the step ran in (``None``: a step the
     branches share, or no sweep)."""
+    results: Mapping[str, Any] = field(default_factory=dict)
+    """What the step showed (argo.yml's ``ui``), by output name: a parameter's value
+    (decoded JSON), an artifact's file (a :class:`~pathlib.Path`)."""
     record: StepRecord | None = field(default=None, repr=False, compare=False)
     """The local-mode executor's record (attempt history, timestamps)."""
 
@@ -221,6 +224,12 @@ class WorkflowRun:
                 outputs=frozenset(ds for n in nodes for ds in outputs.get(n, ())),
                 exit_handler=record.exit_handler,
                 branch=record.sweep_branch,
+                results=MappingProxyType(
+                    {
+                        r.name: _decoded(r.value) if r.kind == "parameters" else r.path
+                        for r in record.results
+                    }
+                ),
                 record=record,
             )
         self.steps: Mapping[str, StepRun] = MappingProxyType(steps)
@@ -440,6 +449,13 @@ class WorkflowRun:
                 finally:
                     _remember_modules(self.project_path)
             return _load_from(self._catalog, job)
+
+
+def _decoded(text: str | None) -> Any:
+    try:
+        return json.loads(text or "")
+    except ValueError:
+        return text
 
 
 def _listing(names: frozenset[str] | set[str], limit: int = 20) -> str:

@@ -317,6 +317,14 @@ CONFIGURATION = [
     config_row("sweeps-parameters-key", at("sweeps.parameters"),
                sweeps={"parameters": {"params:a": [1]}}),
     config_row("sweeps-max-parallel", at("sweeps.max_parallel"), sweeps={"max_parallel": 0}),
+    config_row("ui", at("ui"), ui=["metrics"]),
+    config_row("ui-parameters-twice", at("ui.parameters"),
+               ui={"parameters": ["active_modelling_pipeline_metrics"] * 2}),
+    config_row("ui-artifacts-empty-name", at("ui.artifacts"), ui={"artifacts": [""]}),
+    config_row("ui-artifact-repository", at("ui.artifact_repository"),
+               ui={"artifact_repository": "s3"}),
+    config_row("ui-artifact-in-memory", "ui.artifacts: preprocessed_companies stay(s) in memory",
+               ui={"artifacts": ["preprocessed_companies"], "artifact_repository": "default"}),
     config_row("unknown-section", "conf/base/argo.yml: imagee: unknown key", imagee="x"),
 ]
 # fmt: on
@@ -443,6 +451,7 @@ def test_every_argo_yml_section_has_a_bad_input_case() -> None:
         ("schedule", model.ScheduleConfig),
         ("nodes", model.NodesConfig),
         ("sweeps", model.SweepsConfig),
+        ("ui", model.UiConfig),
     ):
         sections.update(f"{name}.{key}" for key in section.model_fields)
     sections.update(f"nodes.defaults.{key}" for key in model.NodeSettings.model_fields)

@@ -18,7 +18,7 @@ from kedro_argo.errors import ProjectError
 from kedro_argo.testing import DatasetNotProducedError, StepPhase, WorkflowPhase, run_locally
 
 from .mini_project import write_project
-from .sample_project import base_env, copy_project
+from .sample_project import base_env, copy_project, update_config
 
 pytestmark = pytest.mark.slow
 
@@ -281,6 +281,7 @@ def test_a_sweep_tells_its_branches_apart(tmp_path: Path) -> None:
 
 def test_on_the_sample_project(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "spaceflights")
+    update_config(project, ui={"parameters": ["model_input_table"]})
     run = run_locally(
         project, pipeline="data_processing", group_by="memory", workdir=tmp_path / "runs"
     )
@@ -297,6 +298,9 @@ def test_on_the_sample_project(tmp_path: Path) -> None:
     assert len(table) > 0 and "price" in table.columns
     assert (project / "data/03_primary/model_input_table.csv" / str(run.save_version)).is_dir()
     assert run.load("run_status") == {"status": "Succeeded"}  # saved by the exit handler
+    # argo.yml's ui: the step's results (a data frame is shown as JSON of its columns)
+    shown = step.results["model_input_table"]
+    assert set(shown) == set(table.columns) and len(shown["price"]) == len(table)
     for name in ("preprocessed_companies", "preprocessed_shuttles"):  # free; a MemoryDataset
         with pytest.raises(DatasetNotProducedError, match="grouping memory"):
             run.load(name)

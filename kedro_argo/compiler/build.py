@@ -24,6 +24,7 @@ from kedro_argo.compiler.facts import ProjectFacts, transcoding_base
 from kedro_argo.compiler.grouping import Group, group_nodes
 from kedro_argo.compiler.plan import Plan, build_plan
 from kedro_argo.compiler.project import load_project
+from kedro_argo.compiler.results import choose_results
 from kedro_argo.compiler.sweeps import Sweep, build_sweep, swept_nodes
 from kedro_argo.config import (
     ArgoConfig,
@@ -113,6 +114,7 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
     resolve = settings_resolver(config.nodes)
     settings = {n.name: resolve(n.name, facts.node_tags.get(n.name, ())) for n in facts.nodes}
     exit_pipeline = config.workflow.on_exit_pipeline
+    results = choose_results(facts, config, for_local=request.for_local)
     plan = build_plan(
         facts.nodes,
         hosts=facts.hosts(),
@@ -126,6 +128,8 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
         start_template=MLFLOW_START_TEMPLATE if facts.mlflow else None,
         sweep=sweep,
         swept=swept,
+        result_parameters=results.parameters,
+        result_artifacts=results.artifacts,
     )
     exit_nodes = sorted(facts.registered.get(exit_pipeline or "", ()))
     exit_settings = merge_group_settings(
@@ -181,7 +185,12 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
         for_local=request.for_local,
     )
     manifest = apply_hooks(manifest, hooks.hooks, context, check=check)
-    notes = merge_notes(groups) + ((MLFLOW_NOTE,) if facts.mlflow else ()) + hooks.notes()
+    notes = (
+        merge_notes(groups)
+        + results.notes
+        + ((MLFLOW_NOTE,) if facts.mlflow else ())
+        + hooks.notes()
+    )
     return Built(manifest=manifest, facts=facts, plan=plan, grouping=grouping, notes=notes)
 
 

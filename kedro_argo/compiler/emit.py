@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from kedro_argo import argo, contract, naming
 from kedro_argo.compiler.plan import DagLevel, Plan, StepTemplate
-from kedro_argo.config import ArgoConfig, NodeSettings, SecretRef
+from kedro_argo.config import ArgoConfig, ArtifactRepositoryRef, NodeSettings, SecretRef
 from kedro_argo.errors import CompileError
 
 EXIT_TEMPLATE = "exit-handler"
@@ -185,6 +185,11 @@ def build_workflow_spec(source: CompileInput) -> dict[str, Any]:
             spec["podGC"]["deleteDelayDuration"] = wf.pod_gc.delete_delay_duration
     if wf.on_exit_pipeline or source.mlflow:
         spec["onExit"] = EXIT_TEMPLATE
+    repository = cfg.ui.artifact_repository
+    if isinstance(repository, ArtifactRepositoryRef) and any(
+        t.result_artifacts for t in source.plan.templates
+    ):
+        spec["artifactRepositoryRef"] = {"configMap": repository.config_map, "key": repository.key}
     spec["templateDefaults"] = {"container": build_default_container(source)}
 
     param_args = build_parameter_args(source, parameter_names)
@@ -399,6 +404,7 @@ def build_step_template(
             if template.takes_shared
             else None
         ),
+        results_text=_results_text(template),
     )
     inputs: list[dict[str, Any]] = [{"name": contract.NODES_PARAMETER}]
     if template.takes_exports:
@@ -412,8 +418,49 @@ def build_step_template(
         "inputs": {"parameters": inputs},
         "metadata": {"annotations": {PIPELINE_ANNOTATION: template.pipeline}},
     }
+    outputs = build_result_outputs(template)
+    if outputs:
+        manifest_template["outputs"] = outputs
     container = {"command": list(contract.POD_COMMAND), "args": args}
     return _apply_settings(manifest_template, container, template.settings)
+
+
+def _results_text(template: StepTemplate) -> str | None:
+    if not template.result_parameters and not template.result_artifacts:
+        return None
+    text = contract.format_results(template.result_parameters, template.result_artifacts)
+    if "{{" in text:
+        raise CompileError(
+            f"Dataset names in argo.yml's ui ({text}) contain '{{{{', which Argo would read as "
+            "a template expression: rename the dataset."
+        )
+    return k8s_literal(text)
+
+
+def build_result_outputs(template: StepTemplate) -> dict[str, Any]:
+    """The step's results as Argo outputs: parameters read from the JSON the runtime writes
+    (empty when the step failed before saving), artifacts from the copied file, kept as it is
+    (no tarball) so that the UI can show it."""
+    outputs: dict[str, Any] = {}
+    if template.result_parameters:
+        outputs["parameters"] = [
+            {
+                "name": contract.result_name(ds),
+                "valueFrom": {"path": contract.result_path("parameters", ds), "default": ""},
+            }
+            for ds in template.result_parameters
+        ]
+    if template.result_artifacts:
+        outputs["artifacts"] = [
+            {
+                "name": contract.result_name(ds),
+                "path": contract.result_path("artifacts", ds),
+                "archive": {"none": {}},
+                "optional": True,
+            }
+            for ds in template.result_artifacts
+        ]
+    return outputs
 
 
 def build_exit_template(

@@ -97,6 +97,10 @@ class StepTemplate:
     takes_exports: bool = False  # some step of this profile exports datasets
     swept: bool = False  # its steps run in a branch of the sweep (they take its values)
     takes_shared: bool = False  # some step of this profile reads shared inputs in a branch
+    #: datasets its step saves that the Argo UI shows (argo.yml's ``ui``): a template with
+    #: results is its step's own, so that no other step is expected to write them
+    result_parameters: tuple[str, ...] = ()
+    result_artifacts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,8 @@ def build_plan(
     start_template: str | None = None,
     sweep: Sweep | None = None,
     swept: Collection[str] = (),
+    result_parameters: Collection[str] = (),
+    result_artifacts: Collection[str] = (),
 ) -> Plan:
     """Turn ``nodes`` (Kedro's topological order) and their ``groups`` into a :class:`Plan`.
 
@@ -264,7 +270,8 @@ def build_plan(
     start task of the root level (one template more, one task less for the steps per level).
     ``sweep`` and ``swept`` (the node names that run once per branch, see
     :func:`~kedro_argo.compiler.sweeps.swept_nodes`; no group may mix them with others) put
-    those steps in the sweep's subtree.
+    those steps in the sweep's subtree. ``result_parameters`` / ``result_artifacts``: datasets
+    shown in the Argo UI, on the template of the step that saves them.
     Raises :class:`CompileError` for what cannot run or cannot fit.
     """
     nodes = tuple(nodes)
@@ -343,8 +350,15 @@ def build_plan(
         else ()
         for _, name, inputs, _, _ in drafts
     ]
-    profiles: dict[tuple[str, str, bool], list[int]] = {}
-    profile_settings: dict[tuple[str, str, bool], NodeSettings] = {}
+    wanted = (frozenset(result_parameters), frozenset(result_artifacts))
+    results_of = [
+        (tuple(sorted(outputs & wanted[0])), tuple(sorted(outputs & wanted[1])))
+        if wanted[0] or wanted[1]
+        else ((), ())
+        for _, _, _, outputs, _ in drafts
+    ]
+    profiles: dict[_ProfileKey, list[int]] = {}
+    profile_settings: dict[_ProfileKey, NodeSettings] = {}
     # settings objects are shared by many steps: serialise each once (the entry keeps the
     # object alive, so its id cannot be reused by another object meanwhile)
     serialised: dict[int, tuple[NodeSettings, str]] = {}
@@ -352,7 +366,12 @@ def build_plan(
         settings = settings_of(group.nodes)
         if id(settings) not in serialised:
             serialised[id(settings)] = (settings, _settings_key(settings))
-        key = (chooser.choose(group.nodes), serialised[id(settings)][1], name in swept_steps)
+        key = (
+            chooser.choose(group.nodes),
+            serialised[id(settings)][1],
+            name in swept_steps,
+            results_of[k],
+        )
         profiles.setdefault(key, []).append(k)
         profile_settings[key] = settings
     template_names = _template_names(list(profiles), {k: len(v) for k, v in profiles.items()})
@@ -364,6 +383,8 @@ def build_plan(
             takes_exports=any(drafts[k][4] for k in members),
             swept=key[2],
             takes_shared=any(shared_of[k] for k in members),
+            result_parameters=key[3][0],
+            result_artifacts=key[3][1],
         )
         for key, members in profiles.items()
     )
@@ -518,23 +539,29 @@ def _settings_key(settings: NodeSettings) -> str:
     return json.dumps(settings.model_dump(mode="json", exclude_none=True), sort_keys=True)
 
 
+#: A pod profile: host pipeline, settings (as JSON), swept, results (parameters, artifacts).
+_ProfileKey = tuple[str, str, bool, tuple[tuple[str, ...], tuple[str, ...]]]
+
+
 def _template_names(
-    profiles: list[tuple[str, str, bool]], uses: Mapping[tuple[str, str, bool], int]
-) -> dict[tuple[str, str, bool], str]:
+    profiles: list[_ProfileKey], uses: Mapping[_ProfileKey, int]
+) -> dict[_ProfileKey, str]:
     """``step-<pipeline>`` (``sweep-step-<pipeline>`` in a sweep) for each pipeline's main
-    profile; its other profiles get a short hash of their settings, so names stay put when
-    unrelated steps change."""
-    main: dict[tuple[str, bool], tuple[str, str, bool]] = {}
+    profile; its other profiles get a short hash of their settings (and results), so names
+    stay put when unrelated steps change."""
+    main: dict[tuple[str, bool], _ProfileKey] = {}
     for key in profiles:  # most used; on a tie the plainest (fewest settings), then the first
         best = main.get((key[0], key[2]))
-        if best is None or (uses[key], -len(key[1])) > (uses[best], -len(best[1])):
+        rank = (uses[key], not (key[3][0] or key[3][1]), -len(key[1]))
+        if best is None or rank > (uses[best], not (best[3][0] or best[3][1]), -len(best[1])):
             main[(key[0], key[2])] = key
     sources = {}
     for key in profiles:
         prefix = SWEEP_STEP_TEMPLATE_PREFIX if key[2] else STEP_TEMPLATE_PREFIX
         text = f"{prefix}{key[0]}"
         if main[(key[0], key[2])] != key:
-            text += "-" + hashlib.sha256(key[1].encode()).hexdigest()[:8]
+            source = key[1] if not (key[3][0] or key[3][1]) else key[1] + json.dumps(key[3])
+            text += "-" + hashlib.sha256(source.encode()).hexdigest()[:8]
         sources[key] = text
     names = to_argo_names(sources.values(), max_length=STEP_NAME_LIMIT, reserved=RESERVED_TEMPLATES)
     return {key: names[text] for key, text in sources.items()}

@@ -57,6 +57,7 @@ from typing import IO, Any, Union
 
 from rich.console import Console
 
+from kedro_argo import contract
 from kedro_argo.durations import format_seconds
 from kedro_argo.errors import LocalRunError
 from kedro_argo.local.progress import ProgressView, make_console, print_summary
@@ -64,6 +65,7 @@ from kedro_argo.local.resolve import (
     LocalPlan,
     PlannedDag,
     PlannedNode,
+    PlannedOutput,
     PlannedStep,
     plan_workflow,
 )
@@ -74,6 +76,7 @@ __all__ = [
     "ProgressCallback",
     "StepPhase",
     "StepRecord",
+    "StepResult",
     "WorkflowPhase",
     "execute_plan",
     "run_workflow",
@@ -125,6 +128,16 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True)
+class StepResult:
+    """An output of a step that succeeded: a parameter's value, or an artifact's file."""
+
+    kind: str  # "parameters" or "artifacts"
+    name: str
+    value: str | None = None  # a parameter's
+    path: Path | None = None  # an artifact's (in the run's log folder)
+
+
+@dataclass(frozen=True)
 class StepRecord:
     """What happened to one step (a DAG task running a container template)."""
 
@@ -143,6 +156,7 @@ class StepRecord:
     log_tail: str | None = None  # last lines of the log, for a step that failed
     kedro_nodes: tuple[str, ...] = ()  # the Kedro nodes the step runs, when it is ours
     sweep_branch: str | None = None  # its branch label, in a sweep
+    results: tuple[StepResult, ...] = ()  # its outputs, once it succeeded
 
 
 ProgressCallback = Callable[[tuple[StepRecord, ...]], None]
@@ -272,10 +286,16 @@ class _Step:
     attempts: list[_Attempt] = field(default_factory=list)
     message: str = ""
     ready_at: float | None = None  # monotonic time the next attempt may start (Retrying)
+    results: tuple[StepResult, ...] = ()
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def results_dir(self) -> Path:
+        """Where the step writes what the manifest reads under contract.RESULTS_DIR."""
+        return self.log_path.with_name(self.log_path.stem + ".results")
 
     @property
     def depends(self) -> tuple[str, ...]:
@@ -390,6 +410,7 @@ class _Engine:
             else None,
             kedro_nodes=s.spec.kedro_nodes,
             sweep_branch=s.spec.sweep_branch,
+            results=s.results,
         )
 
     def report(self) -> None:
@@ -577,7 +598,7 @@ class _Engine:
                 popen = subprocess.Popen(  # an argument list from the manifest, no shell
                     list(spec.argv),
                     cwd=self.plan.project_path,
-                    env=self.plan.step_env(spec),
+                    env=self._env(step),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -598,6 +619,12 @@ class _Engine:
             self.events.put((step, attempt, rc))
 
         attempt.process = _Process(popen, on_exit)
+
+    def _env(self, step: _Step) -> dict[str, str]:
+        env = self.plan.step_env(step.spec)
+        if step.spec.outputs:
+            env[contract.RESULTS_DIR_ENV] = str(step.results_dir)
+        return env
 
     def _count(self, step: _Step, delta: int) -> None:
         dag = step.parent
@@ -630,6 +657,11 @@ class _Engine:
                 f"{': ' + attempt.message if attempt.message else ''}"
                 f" ({format_seconds(now - attempt.started)}) =====\n".encode()
             )
+        if attempt.phase is StepPhase.SUCCEEDED and step.spec.outputs:
+            try:
+                step.results = _collect_outputs(step)
+            except LocalRunError as exc:  # as Argo: the pod ran, its outputs are missing
+                attempt.phase, attempt.message = StepPhase.ERROR, str(exc)
         if attempt.phase is StepPhase.SUCCEEDED:
             self._final(step, StepPhase.SUCCEEDED, "")
             return
@@ -750,6 +782,38 @@ class _Engine:
 
 
 # --------------------------------------------------------------------------- API
+
+
+def _container_path(output: PlannedOutput, step: _Step) -> Path:
+    """Where a local step wrote an output the manifest reads at ``output.path``."""
+    root = contract.RESULTS_DIR.rstrip("/") + "/"
+    if output.path.startswith(root):
+        return step.results_dir / output.path[len(root) :]
+    return Path(output.path)
+
+
+def _collect_outputs(step: _Step) -> tuple[StepResult, ...]:
+    """Read a succeeded step's outputs: a parameter's file (its default when missing), an
+    artifact's file or folder (skipped when missing and optional)."""
+    results: list[StepResult] = []
+    for output in step.spec.outputs:
+        path = _container_path(output, step)
+        if output.kind == "parameters":
+            try:
+                value = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                if output.default is None:
+                    raise LocalRunError(
+                        f"output parameter {output.name!r}: cannot read {output.path}: "
+                        f"{exc.strerror or exc}"
+                    ) from None
+                value = output.default
+            results.append(StepResult("parameters", output.name, value=value))
+        elif path.exists():
+            results.append(StepResult("artifacts", output.name, path=path))
+        elif not output.optional:
+            raise LocalRunError(f"output artifact {output.name!r}: {output.path} does not exist")
+    return tuple(results)
 
 
 def execute_plan(

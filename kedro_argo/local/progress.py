@@ -168,6 +168,10 @@ def print_summary(console: Console, result: LocalRunResult) -> None:
     if result.message:
         console.print(Text(result.message, style="red" if not result.succeeded else ""))
     console.print(Text(f"logs: {result.log_dir}", style="dim"))
+    from kedro_argo.results import local_results, result_lines
+
+    for line in result_lines(local_results(result.steps)):
+        console.print(Text(line), soft_wrap=True, highlight=False, markup=False)
     for r in result.failed_steps:
         if not r.log_tail:
             continue

@@ -100,6 +100,17 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class PlannedOutput:
+    """An output of a container template: a parameter read from a file, or an artifact."""
+
+    kind: str  # "parameters" or "artifacts"
+    name: str
+    path: str  # in the container; under contract.RESULTS_DIR: the step's own results folder
+    default: str | None = None  # a parameter's valueFrom.default
+    optional: bool = False  # an artifact's
+
+
+@dataclass(frozen=True)
 class PlannedStep:
     """One container invocation: a process local mode starts (once per attempt)."""
 
@@ -115,6 +126,7 @@ class PlannedStep:
     active_deadline: float | None = None  # template `activeDeadlineSeconds`, per attempt
     kedro_nodes: tuple[str, ...] = ()  # what a kedro-argo step runs (from its arguments)
     sweep_branch: str | None = None  # the branch label of a kedro-argo step in a sweep
+    outputs: tuple[PlannedOutput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -565,7 +577,31 @@ class _Planner:
             active_deadline=self._active_deadline(path, tmpl, scope),
             kedro_nodes=kedro_nodes,
             sweep_branch=call.sweep if call else None,
+            outputs=self._outputs(path, tmpl, scope),
         )
+
+    def _outputs(
+        self, path: str, tmpl: Mapping[str, Any], scope: Scope
+    ) -> tuple[PlannedOutput, ...]:
+        declared = tmpl.get("outputs") or {}
+        found: list[PlannedOutput] = []
+        for kind in ("parameters", "artifacts"):
+            for i, item in enumerate(declared.get(kind) or []):
+                where = f"'{path}.outputs.{kind}[{i}]' (template {tmpl['name']!r})"
+                source = (item.get("valueFrom") or {}) if kind == "parameters" else item
+                if not source.get("path"):
+                    raise _refuse(f"{where}: only outputs read from a file path run locally")
+                default = source.get("default")
+                found.append(
+                    PlannedOutput(
+                        kind=kind,
+                        name=str(item.get("name")),
+                        path=substitute(_as_str(source["path"]), scope, f"{where} path"),
+                        default=None if default is None else _as_str(default),
+                        optional=bool(item.get("optional")),
+                    )
+                )
+        return tuple(found)
 
     def _retry(self, path: str, tmpl: Mapping[str, Any], scope: Scope) -> RetryPolicy | None:
         strategy = tmpl.get("retryStrategy")

@@ -14,7 +14,11 @@ Honoured fields
     Template: ``name``, ``container``, ``dag``, ``inputs.parameters`` (``name``, ``value``,
     ``default``, ``enum``, ``description``), ``retryStrategy`` (``limit``, ``retryPolicy``,
     ``backoff.duration|factor|cap|maxDuration``), ``timeout``, ``activeDeadlineSeconds``,
-    ``parallelism`` (dag templates).
+    ``parallelism`` (dag templates), ``outputs`` read from a file: ``parameters`` (``name``,
+    ``description``, ``valueFrom.path``, ``valueFrom.default``) and ``artifacts`` (``name``,
+    ``path``, ``optional``; ``archive`` is ignored: a local artifact stays a file in the log
+    folder). A path under ``/tmp/kedro-argo/results`` is the step's own results folder
+    (``KEDRO_ARGO_RESULTS_DIR``), so parallel steps never share one.
     Container: ``command``, ``args``, ``env`` (``name`` and ``value``, or
     ``valueFrom.secretKeyRef`` (``name``, ``key``, ``optional``) read from the local
     environment variable of the same name), ``workingDir`` (replaced by the local project root).
@@ -44,7 +48,8 @@ Everything else is refused: steps, script, resource, suspend, http, plugin, cont
 templates; ``withParam``/``withSequence`` (``withItems`` loops run, an item per child),
 ``when``, ``continueOn``, task ``onExit``,
 ``hooks``, ``memoize``, ``synchronization``, ``volumes``, ``volumeMounts``,
-``volumeClaimTemplates``, ``initContainers``, ``sidecars``, ``outputs``, artifacts,
+``volumeClaimTemplates``, ``initContainers``, ``sidecars``, outputs from anything but a
+file path, input artifacts and artifact locations,
 ``workflowTemplateRef``, ``templateRef``, ``envFrom``, other ``valueFrom`` sources,
 ``retryStrategy.expression``, ``dag.target``, workflow-level ``retryStrategy``, ``shutdown``, ...
 All templates are checked, used or not.
@@ -185,8 +190,10 @@ SCHEDULING = Ignored("scheduling: a local run happens once, now")
 ONLY_CONTAINER_DAG = Refused("only container and dag templates can run locally")
 LOOPS = Refused("withParam/withSequence loops are not supported locally (withItems is)")
 VOLUMES = Refused("volumes cannot be mounted locally")
-OUTPUTS = Refused("outputs (parameters and artifacts) are not supported locally")
-ARTIFACTS = Refused("artifacts are not supported locally")
+ARTIFACTS = Refused(
+    "artifacts are not supported locally (outputs read from a file path are; input artifacts "
+    "and artifact locations are not)"
+)
 EXTRA_CONTAINERS = Refused("only the main container runs locally; there is no pod to share")
 REFS = Refused(
     "references to other WorkflowTemplates cannot be resolved locally; run a manifest that "
@@ -219,7 +226,6 @@ KNOWN_REFUSALS: dict[str, Refused] = {
     "volumeClaimGC": VOLUMES,
     "initContainers": EXTRA_CONTAINERS,
     "sidecars": EXTRA_CONTAINERS,
-    "outputs": OUTPUTS,
     "artifacts": ARTIFACTS,
     "archiveLocation": ARTIFACTS,
     "artifactGC": ARTIFACTS,
@@ -231,7 +237,7 @@ KNOWN_REFUSALS: dict[str, Refused] = {
     "target": Refused("'dag.target' is not supported locally"),
     "shutdown": Refused("a workflow being shut down cannot run"),
     "retryStrategy": Refused("a workflow-level retryStrategy is not supported locally"),
-    "valueFrom": Refused("only literal values are supported locally"),
+    "valueFrom": Refused("only literal values are supported locally (and outputs from a path)"),
     "globalName": Refused("global outputs are not supported locally"),
     "podPriority": Refused("removed in Argo v4"),
 }
@@ -283,10 +289,34 @@ DAG_TASK = Honoured(
     }
 )
 DAG = Honoured(fields={"tasks": Honoured(item=DAG_TASK), "failFast": H})
+OUTPUTS = Honoured(
+    fields={
+        "parameters": Honoured(
+            item=Honoured(
+                fields={
+                    "name": H,
+                    "description": H,
+                    "valueFrom": Honoured(fields={"path": H, "default": H}),
+                }
+            )
+        ),
+        "artifacts": Honoured(
+            item=Honoured(
+                fields={
+                    "name": H,
+                    "path": H,
+                    "optional": H,
+                    "archive": Ignored("a local step's artifact stays a file"),
+                }
+            )
+        ),
+    }
+)
 TEMPLATE = Honoured(
     fields={
         "name": H,
         "container": CONTAINER,
+        "outputs": OUTPUTS,
         "dag": DAG,
         "inputs": Honoured(fields={"parameters": Honoured(item=PARAMETER)}),
         "retryStrategy": RETRY_STRATEGY,

@@ -184,6 +184,12 @@ def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_pat
     session = KedroSession.create(
         project_path=project_path, env=call.env, runtime_params=runtime_params(call.params)
     )
+    recorder = None
+    if call.result_parameters or call.result_artifacts:
+        from kedro_argo.runtime.results import ResultsRecorder
+
+        recorder = ResultsRecorder(call.result_parameters, call.result_artifacts)
+        session._hook_manager.register(recorder)
     with session:
         if version is not None:
             session.session_id = version
@@ -204,6 +210,8 @@ def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_pat
             runner=runner,
             load_versions=load_versions or None,
         )
+        if recorder is not None:
+            recorder.write()
 
 
 def _consumer_finder(compiled: str, step_nodes: Sequence[Any]) -> Callable[[str], list[str]]:

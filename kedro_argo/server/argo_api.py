@@ -581,3 +581,8 @@ class ArgoServerBackend(ObjectsBase):
 
     def link(self, name: str) -> str:
         return self.ui_url(name)
+
+    def artifact_url(self, name: str, node_id: str, artifact: str) -> str | None:
+        """Where the Argo Server serves an output artifact of a workflow's node."""
+        parts = (self.namespace, "workflows", name, node_id, "outputs", artifact)
+        return f"{self.base_url}/artifact-files/" + "/".join(quote(p, safe="") for p in parts)

@@ -629,5 +629,8 @@ class KubernetesBackend(ObjectsBase):
             "port-forward svc/argo-server 2746:2746`) or server.url in argo.yml"
         )
 
+    def artifact_url(self, name: str, node_id: str, artifact: str) -> str | None:
+        return None  # served by the Argo Server only: its key in the repository is shown
+
     def link(self, name: str) -> str:
         return f"kubectl{self._context_flag} -n {self.namespace} get workflow {name}"

@@ -22,6 +22,8 @@ controller of Argo v3.4+ / v4 writes it:
   ``<workflow>.<outer>`` whose ``children`` are its tasks' nodes; a nested DAG omitted as a
   whole is one ``Skipped`` node (Argo creates no nodes inside it);
 * the exit handler as ``<workflow>.onExit``;
+* a step's results (``outputs.parameters`` with their values, ``outputs.artifacts`` as if
+  stored in a default S3 repository) once it succeeded;
 * node ids as Argo makes them: ``<workflow>-<fnv32a(node name)>``.
 
 Each attempt's output (local mode's ``<step>.log``, split at its attempt separators) is fed to
@@ -404,10 +406,32 @@ class _Run:
         )
         self.with_inputs(node, task)
         if record.exit_code is not None and phase not in _ACTIVE:
-            node["outputs"] = {"exitCode": str(record.exit_code)}
+            node["outputs"] = {"exitCode": str(record.exit_code), **self.results(record, node)}
         if self.retried(record):
             node["children"] = [self.attempt_node(record, a)["id"] for a in record.attempt_history]
         return node
+
+    def results(self, record: StepRecord, node: Mapping[str, Any]) -> dict[str, Any]:
+        """A succeeded step's outputs as Argo reports them: parameters with their values,
+        artifacts as saved to a default S3 repository (key ``<workflow>/<pod>/<name>``)."""
+        out: dict[str, Any] = {}
+        parameters = [
+            {"name": r.name, "value": r.value} for r in record.results if r.kind == "parameters"
+        ]
+        artifacts = [
+            {
+                "name": r.name,
+                "path": f"/tmp/kedro-argo/results/artifacts/{r.name}",
+                "s3": {"key": f"{self.name}/{pod_name(self.name, node)}/{r.name}"},
+            }
+            for r in record.results
+            if r.kind == "artifacts"
+        ]
+        if parameters:
+            out["parameters"] = parameters
+        if artifacts:
+            out["artifacts"] = artifacts
+        return out
 
     def attempt_node(self, record: StepRecord, attempt: AttemptRecord) -> dict[str, Any]:
         task = self.task(record)

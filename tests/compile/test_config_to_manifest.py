@@ -502,6 +502,50 @@ def _sweeps(c: Compiled) -> None:
     assert not any(n.startswith("active_modelling_pipeline.") for n in swept)
 
 
+@check(
+    "ArgoConfig.ui",
+    "UiConfig.parameters",
+    "UiConfig.artifacts",
+    "UiConfig.artifact_repository",
+    "ArtifactRepositoryRef.config_map",
+    "ArtifactRepositoryRef.key",
+)
+def _ui(c: Compiled) -> None:
+    """``ui:`` makes the saving step's template declare the results as outputs (the pod
+    writes them where the outputs read them), on a template of that step's own; the
+    repository reference reaches the spec (details: tests/compile/test_results.py)."""
+    ui = type(c.built.facts.config.ui).model_validate(
+        {
+            "parameters": ["active_modelling_pipeline_metrics"],
+            "artifacts": ["model_comparison"],
+            "artifact_repository": {"config_map": "team-repos", "key": "minio"},
+        }
+    )
+    config = c.built.facts.config.model_copy(update={"ui": ui})
+    built = build_facts(dataclasses.replace(c.built.facts, config=config))
+    spec = built.manifest["spec"]
+    assert spec["artifactRepositoryRef"] == {"configMap": "team-repos", "key": "minio"}
+    by_name = templates(built.manifest)
+    [metrics] = [t for t in by_name.values() if "parameters" in (t.get("outputs") or {})]
+    assert metrics["outputs"]["parameters"] == [
+        {
+            "name": "active_modelling_pipeline_metrics",
+            "valueFrom": {
+                "path": "/tmp/kedro-argo/results/parameters/active_modelling_pipeline_metrics",
+                "default": "",
+            },
+        }
+    ]
+    assert (
+        '--results={"artifacts":[],"parameters":["active_modelling_pipeline_metrics"]}'
+        in (metrics["container"]["args"])
+    )
+    [report] = [t for t in by_name.values() if "artifacts" in (t.get("outputs") or {})]
+    assert report["outputs"]["artifacts"][0]["name"] == "model_comparison"
+    users = [s for s in built.plan.steps if s.template in (metrics["name"], report["name"])]
+    assert len(users) == 2  # each results template serves its one step
+
+
 def keys_to_check() -> list[str]:
     """Every field except those that only group a sub-model's own (checked) keys."""
     return [

@@ -48,7 +48,10 @@ def present_fields(data: Any, model: type[BaseModel], found: set[str]) -> None:
         found.add(f"{model.__name__}.{key}")
         annotation = model.model_fields[key].annotation
         for sub in models_in(annotation):
-            if is_plain_nesting(annotation):
+            # a model, or a model among other choices (``"default" | Ref | None``) given as one
+            if is_plain_nesting(annotation) or (
+                isinstance(value, dict) and value and set(value) <= set(sub.model_fields)
+            ):
                 present_fields(value, sub, found)
             elif isinstance(value, dict):  # dict[str, Model]: tags, names, env
                 for item in value.values():

@@ -181,16 +181,19 @@ UNSUPPORTED: dict[str, tuple[Callable[[Manifest], None], str]] = {
         _set(lambda m: tmpl(m, 1), sidecars=[{**ONE_CONTAINER, "name": "side"}]),
         "'spec.templates[1].sidecars'",
     ),
-    "output parameters": (
+    "output parameters from another task": (
         _set(
             lambda m: tmpl(m, 1),
-            outputs={"parameters": [{"name": "o", "valueFrom": {"path": "/tmp/o"}}]},
+            outputs={"parameters": [{"name": "o", "valueFrom": {"parameter": "x"}}]},
         ),
-        "'spec.templates[1].outputs'",
+        "'spec.templates[1].outputs.parameters[0].valueFrom.parameter'",
     ),
-    "output artifacts": (
-        _set(lambda m: tmpl(m, 1), outputs={"artifacts": [{"name": "o", "path": "/tmp/o"}]}),
-        "'spec.templates[1].outputs'",
+    "output artifacts to a bucket": (
+        _set(
+            lambda m: tmpl(m, 1),
+            outputs={"artifacts": [{"name": "o", "path": "/tmp/o", "s3": {"key": "k"}}]},
+        ),
+        "'spec.templates[1].outputs.artifacts[0].s3'",
     ),
     "input artifacts": (
         _set(

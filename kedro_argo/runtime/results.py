@@ -1,0 +1,115 @@
+"""A step's results for the Argo UI (argo.yml's ``ui``, the contract's ``--results``).
+
+Once the step's nodes ran, each result parameter's value (as its node saved it, caught by
+Kedro's ``after_dataset_saved`` hook) is written as JSON, and each result artifact's saved
+file (the version this run saved, for a versioned dataset) is copied, to
+:func:`kedro_argo.contract.result_path`, where the template's outputs read them. Nothing is
+written for a step that fails. A result that cannot be written is a warning, never a failed
+step: the data itself was saved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+from kedro_argo import contract
+
+logger = logging.getLogger(__name__)
+
+
+def results_root() -> str:
+    return os.environ.get(contract.RESULTS_DIR_ENV) or contract.RESULTS_DIR
+
+
+def json_text(value: Any, limit: int = contract.RESULT_PARAMETER_LIMIT) -> str:
+    """``value`` as compact, sorted JSON (numpy and pandas values as plain ones); a value
+    larger than ``limit`` bytes is replaced by a notice saying so."""
+    text = json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain
+    )
+    size = len(text.encode())
+    if size > limit:
+        logger.warning("Result is %d bytes, over the %d-byte limit: not shown", size, limit)
+        return json.dumps(f"too large to show here: {size} bytes (see the dataset itself)")
+    return text
+
+
+def _plain(value: Any) -> Any:
+    for method in ("tolist", "item", "to_dict"):  # numpy arrays / scalars, pandas objects
+        if callable(getattr(value, method, None)):
+            return getattr(value, method)()
+    return str(value)
+
+
+class ResultsRecorder:
+    """Kedro hooks registered on the step's session: keeps the catalog and the values saved
+    of the result parameters; :meth:`write` writes the results once the nodes ran."""
+
+    def __init__(self, parameters: Sequence[str], artifacts: Sequence[str]) -> None:
+        self.parameters = tuple(parameters)
+        self.artifacts = tuple(artifacts)
+        self.values: dict[str, Any] = {}
+        self.catalog: Any = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any) -> None:
+        self.catalog = catalog
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+        if dataset_name in self.parameters:
+            self.values[dataset_name] = data
+
+    def write(self, root: str | None = None) -> None:
+        base = root or results_root()
+        for name in self.parameters:
+            if name not in self.values:
+                continue
+            try:
+                _write(contract.result_path("parameters", name, base), json_text(self.values[name]))
+            except (TypeError, ValueError, OSError) as exc:
+                logger.warning("Cannot show %s in the Argo UI: %s", name, exc)
+        for name in self.artifacts:
+            try:
+                copy_saved_file(self.catalog, name, contract.result_path("artifacts", name, base))
+            except Exception as exc:  # the data is saved; only its display is lost
+                logger.warning("Cannot show %s in the Argo UI: %s", name, exc)
+
+
+def _write(path: str, text: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+
+
+def saved_location(dataset: Any) -> tuple[Any, str]:
+    """The filesystem and path where ``dataset`` saved its data (for a versioned dataset,
+    at the version of this run)."""
+    from kedro.io.core import AbstractVersionedDataset, get_filepath_str
+
+    filesystem = getattr(dataset, "_fs", None)
+    filepath = getattr(dataset, "_filepath", None)
+    if filesystem is None or filepath is None:
+        raise ValueError(f"{type(dataset).__name__} does not save to a file")
+    if isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None:
+        filepath = dataset._get_versioned_path(dataset.resolve_save_version())
+    return filesystem, get_filepath_str(filepath, getattr(dataset, "_protocol", "file"))
+
+
+def copy_saved_file(catalog: Any, name: str, target: str) -> None:
+    if catalog is None:
+        raise ValueError("the catalog was not created")
+    filesystem, path = saved_location(catalog.get(name))
+    if not filesystem.exists(path):
+        raise ValueError(f"{path} was not saved")
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    filesystem.get(path, target, recursive=filesystem.isdir(path))
