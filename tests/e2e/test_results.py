@@ -50,7 +50,11 @@ def test_run_local_prints_the_results_the_steps_saved(tmp_path: Path) -> None:
 
 def test_a_failed_step_shows_no_result(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "spaceflights")
-    update_config(project, ui={"parameters": ["active_modelling_pipeline_metrics"]})
+    update_config(
+        project,
+        ui={"parameters": ["active_modelling_pipeline_metrics"]},
+        nodes={"defaults": {"retry": None}},  # the sample retries after 30 s and 60 s
+    )
     nodes = project / "src/spaceflights/pipelines/data_science/nodes.py"
     source = nodes.read_text()
     # evaluate_model fails after computing, before its output is saved
