@@ -140,6 +140,14 @@ def sweep_options(func: F) -> F:
     )(func)
 
 
+skip_unchanged_option = click.option(
+    "--skip-unchanged/--no-skip-unchanged",
+    "skip_unchanged",
+    default=None,
+    help="Do not run again a step whose code, parameters and inputs are unchanged since an "
+    "earlier successful run of it (default: argo.yml's memoize.enabled).",
+)
+
 group_by_option = click.option(
     "--group-by",
     "group_by",
@@ -223,6 +231,7 @@ def init(
 @group_by_option
 @image_option
 @sweep_options
+@skip_unchanged_option
 @click.pass_context
 @user_errors
 def compile_(
@@ -238,6 +247,7 @@ def compile_(
     image: str | None,
     sweeps: dict[str, list[Any]] | None,
     max_parallel: int | None,
+    skip_unchanged: bool | None,
 ) -> None:
     """Compile a pipeline into an Argo manifest (checked before it is written)."""
     from kedro_argo.output import to_yaml, write_text
@@ -260,6 +270,7 @@ def compile_(
         image=image,
         sweeps=sweeps,
         max_parallel=max_parallel,
+        skip_unchanged=skip_unchanged,
     )
     write_text(to_yaml(built.manifest), target)
     if target != "-":
@@ -313,6 +324,7 @@ def project_config(ctx: click.Context, env: str | None) -> Any:
 @group_by_option
 @image_option
 @sweep_options
+@skip_unchanged_option
 @context_option
 @click.pass_context
 @user_errors
@@ -328,6 +340,7 @@ def run_once(
     sweeps: dict[str, list[Any]] | None,
     max_parallel: int | None,
     context: str | None,
+    skip_unchanged: bool | None,
 ) -> None:
     """Compile, validate and submit one run of a pipeline to the cluster."""
     from kedro_argo.server import connect
@@ -342,6 +355,7 @@ def run_once(
         image=image,
         sweeps=sweeps,
         max_parallel=max_parallel,
+        skip_unchanged=skip_unchanged,
     )
     with connect(built.facts.config, context=context) as backend:
         created = backend.create_workflow(built.manifest)
@@ -453,6 +467,7 @@ def report_outcome(backend: Any, workflow: dict[str, Any]) -> int:
 @group_by_option
 @image_option
 @sweep_options
+@skip_unchanged_option
 @context_option
 @click.pass_context
 @user_errors
@@ -471,6 +486,7 @@ def schedule(
     sweeps: dict[str, list[Any]] | None,
     max_parallel: int | None,
     context: str | None,
+    skip_unchanged: bool | None,
 ) -> None:
     """Create or update (never duplicate) a CronWorkflow for a pipeline."""
     from kedro_argo.server import connect
@@ -498,6 +514,7 @@ def schedule(
         image=image,
         sweeps=sweeps,
         max_parallel=max_parallel,
+        skip_unchanged=skip_unchanged,
     )
     with connect(built.facts.config, context=context) as backend:
         saved = backend.upsert(built.manifest)
@@ -534,6 +551,7 @@ def print_schedules(items: list[dict[str, Any]]) -> None:
 @group_by_option
 @image_option
 @sweep_options
+@skip_unchanged_option
 @context_option
 @click.pass_context
 @user_errors
@@ -548,6 +566,7 @@ def upload(
     sweeps: dict[str, list[Any]] | None,
     max_parallel: int | None,
     context: str | None,
+    skip_unchanged: bool | None,
 ) -> None:
     """Create or update the pipeline as a WorkflowTemplate on the cluster."""
     from kedro_argo.server import connect
@@ -563,6 +582,7 @@ def upload(
         image=image,
         sweeps=sweeps,
         max_parallel=max_parallel,
+        skip_unchanged=skip_unchanged,
     )
     with connect(built.facts.config, context=context) as backend:
         saved = backend.upsert(built.manifest)
@@ -704,6 +724,7 @@ def logs(
 )
 @group_by_option
 @sweep_options
+@skip_unchanged_option
 @click.pass_context
 @user_errors
 def run_local(
@@ -720,6 +741,7 @@ def run_local(
     group_by: str | None,
     sweeps: dict[str, list[Any]] | None,
     max_parallel: int | None,
+    skip_unchanged: bool | None,
 ) -> None:
     """Run the compiled workflow on this machine, each step in its own process."""
     from kedro_argo.local.run import LocalRequest
@@ -729,7 +751,7 @@ def run_local(
         fixed = ("pipeline", "env", "params", "manifest", "data_root", "arguments")
         given = [
             f"--{name.replace('_', '-')}"
-            for name in (*fixed, "group_by", "sweeps", "max_parallel")
+            for name in (*fixed, "group_by", "sweeps", "max_parallel", "skip_unchanged")
             if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
         ]
         if given:
@@ -749,6 +771,11 @@ def run_local(
         raise click.UsageError(
             "--sweep and --max-parallel apply when compiling; a manifest given with --manifest "
             "runs as it is (compile it with them instead)."
+        )
+    if manifest is not None and skip_unchanged is not None:
+        raise click.UsageError(
+            "--skip-unchanged applies when compiling; a manifest given with --manifest runs as "
+            "it is (compile it with --skip-unchanged instead)."
         )
     pairs = {}
     for item in arguments:
@@ -771,6 +798,7 @@ def run_local(
                 group_by=group_by,
                 sweeps=sweeps,
                 max_parallel=max_parallel,
+                skip_unchanged=skip_unchanged,
                 resume=resume,
             ),
             notify=lambda note: click.echo(f"Note: {note}", err=True),

@@ -414,6 +414,16 @@ class ServerConfig(_Model):
     context: str | None = None
 
 
+class MemoizeConfig(_Model):
+    """Skip unchanged steps (``--skip-unchanged`` wins): a step whose code (the project
+    package's source), parameters and inputs are what they were in an earlier successful run
+    of it is not run again; its outputs come back from a cache under ``data.root``. Entries
+    older than ``max_age`` (a duration; null: no limit) are not used."""
+
+    enabled: StrictBool = False
+    max_age: Duration | None = None
+
+
 class ArtifactRepositoryRef(_Model):
     """A repository of the ``artifact-repositories`` ConfigMap (Argo's
     ``spec.artifactRepositoryRef``)."""
@@ -530,6 +540,7 @@ class ArgoConfig(_Model):
     grouping: GroupBySetting = GroupBy()
     sweeps: SweepsConfig = SweepsConfig()
     ui: UiConfig = UiConfig()
+    memoize: MemoizeConfig = MemoizeConfig()
 
     @field_validator("parameters")
     @classmethod

@@ -47,6 +47,8 @@ __all__ = [
     "COMPRESSION_ENV",
     "DATA_ROOT_ENV",
     "EXPORTS_PARAMETER",
+    "MEMOIZE_ENV",
+    "MEMO_MAX_AGE_ENV",
     "MLFLOW_COMMANDS",
     "MLFLOW_END_COMMAND",
     "MLFLOW_ENV",
@@ -118,6 +120,11 @@ WORKFLOW_STATUS_ENV = "KEDRO_ARGO_WORKFLOW_STATUS"
 #: ``true`` in every pod of a workflow whose steps log into one MLflow run (kedro-mlflow);
 #: absent otherwise.
 MLFLOW_ENV = "KEDRO_ARGO_MLFLOW"
+#: ``true``: a step whose code, parameters and inputs match an earlier successful run of it is
+#: not run again (``--skip-unchanged``, :mod:`kedro_argo.runtime.memo`); absent otherwise.
+MEMOIZE_ENV = "KEDRO_ARGO_MEMOIZE"
+#: Seconds a cache entry stays valid (absent: no limit).
+MEMO_MAX_AGE_ENV = "KEDRO_ARGO_MEMO_MAX_AGE"
 #: Set by the runtime of a swept step (not in the manifest): what ``${argo:sweep}`` reads.
 SWEEP_ENV = "KEDRO_ARGO_SWEEP"
 
@@ -380,6 +387,8 @@ class PodEnvironment:
     compression: str = "none"
     pin_versions: tuple[str, ...] = ()
     mlflow: bool = False  # the steps log into the workflow's MLflow run (kedro-mlflow)
+    memoize: bool = False  # skip steps unchanged since an earlier successful run
+    memo_max_age: int | None = None  # seconds a cache entry stays valid; None: no limit
 
 
 def pod_environment_entries(values: PodEnvironment) -> list[dict[str, str]]:
@@ -399,6 +408,10 @@ def pod_environment_entries(values: PodEnvironment) -> list[dict[str, str]]:
         entries.append((PIN_VERSIONS_ENV, format_exports(values.pin_versions)))
     if values.mlflow:
         entries.append((MLFLOW_ENV, "true"))
+    if values.memoize:
+        entries.append((MEMOIZE_ENV, "true"))
+        if values.memo_max_age is not None:
+            entries.append((MEMO_MAX_AGE_ENV, str(values.memo_max_age)))
     return [{"name": name, "value": value} for name, value in entries]
 
 
@@ -413,6 +426,9 @@ def read_pod_environment(environ: Mapping[str, str]) -> PodEnvironment:
         )
     raw = environ.get(PIN_VERSIONS_ENV)
     pins = tuple(_json_list(raw, PIN_VERSIONS_ENV)) if raw else ()
+    max_age = environ.get(MEMO_MAX_AGE_ENV)
+    if max_age is not None and not max_age.strip().isdigit():
+        raise ContractError(f"{MEMO_MAX_AGE_ENV}={max_age!r} must be a number of seconds")
     return PodEnvironment(
         run_id=run_id,
         workflow_name=environ.get(WORKFLOW_NAME_ENV, ""),
@@ -423,4 +439,6 @@ def read_pod_environment(environ: Mapping[str, str]) -> PodEnvironment:
         compression=(environ.get(COMPRESSION_ENV) or "none").strip().lower(),
         pin_versions=pins,
         mlflow=(environ.get(MLFLOW_ENV) or "").strip().lower() == "true",
+        memoize=(environ.get(MEMOIZE_ENV) or "").strip().lower() == "true",
+        memo_max_age=int(max_age) if max_age is not None else None,
     )

@@ -137,6 +137,8 @@ COMMAND_LINE = [
     row("run-local-sweep-twice", "run-local --sweep a=1 --sweep a=2", "is swept twice", 2),
     row("run-local-max-parallel-not-a-number", "run-local --max-parallel many",
         "'many' is not a valid integer", 2),
+    row("run-local-skip-unchanged-with-manifest", "run-local --manifest wf.yaml --skip-unchanged",
+        "--skip-unchanged applies when compiling", 2, files={"wf.yaml": WORKFLOW}),
     row("run-local-resume-unknown-run", "run-local --resume nope",
         "No local run 'nope' to resume"),
     row("run-local-resume-with-manifest", "run-local --resume r --manifest wf.yaml",
@@ -325,6 +327,9 @@ CONFIGURATION = [
                ui={"artifact_repository": "s3"}),
     config_row("ui-artifact-in-memory", "ui.artifacts: preprocessed_companies stay(s) in memory",
                ui={"artifacts": ["preprocessed_companies"], "artifact_repository": "default"}),
+    config_row("memoize", at("memoize"), memoize=True),
+    config_row("memoize-enabled", at("memoize.enabled"), memoize={"enabled": "yes"}),
+    config_row("memoize-max-age", at("memoize.max_age"), memoize={"max_age": "a week"}),
     config_row("unknown-section", "conf/base/argo.yml: imagee: unknown key", imagee="x"),
 ]
 # fmt: on
@@ -452,6 +457,7 @@ def test_every_argo_yml_section_has_a_bad_input_case() -> None:
         ("nodes", model.NodesConfig),
         ("sweeps", model.SweepsConfig),
         ("ui", model.UiConfig),
+        ("memoize", model.MemoizeConfig),
     ):
         sections.update(f"{name}.{key}" for key in section.model_fields)
     sections.update(f"nodes.defaults.{key}" for key in model.NodeSettings.model_fields)

@@ -343,6 +343,10 @@ step_calls_strategy = st.builds(
     exports=st.lists(st.one_of(hostile_texts, st.text(max_size=8)), max_size=4).map(tuple),
     sweep=st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9._-]{1,100}", fullmatch=True)),
     shared=st.lists(st.one_of(hostile_texts, st.text(max_size=8)), max_size=3).map(tuple),
+    result_parameters=st.lists(st.one_of(hostile_texts, st.text(max_size=8)), max_size=3).map(
+        tuple
+    ),
+    result_artifacts=st.lists(st.one_of(hostile_texts, st.text(max_size=8)), max_size=3).map(tuple),
 ).map(lambda call: call if call.sweep else dataclasses.replace(call, shared=()))
 
 
@@ -367,7 +371,9 @@ def test_step_arguments_parse_back_to_the_same_call(call: StepCall) -> None:
         compression=st.sampled_from(["none", "zlib", "lz4"]),
         pin_versions=st.lists(st.one_of(hostile_texts, st.text(max_size=6)), max_size=3).map(tuple),
         mlflow=st.booleans(),
-    )
+        memoize=st.booleans(),
+        memo_max_age=st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
+    ).map(lambda env: env if env.memoize else dataclasses.replace(env, memo_max_age=None))
 )
 def test_pod_environment_reads_back_as_written(values: PodEnvironment) -> None:
     entries = pod_environment_entries(values)

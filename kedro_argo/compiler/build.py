@@ -7,6 +7,7 @@ so every path to a cluster goes through the same grouping, planning and checks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ from kedro_argo.config import (
     settings_resolver,
 )
 from kedro_argo.cron import check_cron, check_timezone
+from kedro_argo.durations import parse_argo_duration
 from kedro_argo.errors import CompileError, ConfigError
 from kedro_argo.manifest_hooks import HookContext, HookSelection, apply_hooks, installed_hooks
 from kedro_argo.output import garbage_collector_paused
@@ -59,6 +61,7 @@ class BuildRequest:
     manifest_hooks: HookSelection | None = None
     sweeps: Mapping[str, Sequence[Any]] | None = None  # --sweep; None: argo.yml's sweeps
     max_parallel: int | None = None  # --max-parallel; None: argo.yml's sweeps.max_parallel
+    skip_unchanged: bool | None = None  # --skip-unchanged; None: argo.yml's memoize.enabled
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,14 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
     settings = {n.name: resolve(n.name, facts.node_tags.get(n.name, ())) for n in facts.nodes}
     exit_pipeline = config.workflow.on_exit_pipeline
     results = choose_results(facts, config, for_local=request.for_local)
+    memoize = (
+        request.skip_unchanged if request.skip_unchanged is not None else config.memoize.enabled
+    )
+    if memoize and not config.data.root and not request.for_local:
+        raise CompileError(
+            "--skip-unchanged (memoize.enabled) keeps its cache of step outputs under data.root: "
+            "set data.root in argo.yml to s3://…, gs://… or a volume path mounted in every pod."
+        )
     plan = build_plan(
         facts.nodes,
         hosts=facts.hosts(),
@@ -164,6 +175,12 @@ def _build(facts: ProjectFacts, request: BuildRequest) -> Built:
         mlflow_settings=config.nodes.defaults,
         sweep_parallelism=(
             request.max_parallel if request.max_parallel is not None else config.sweeps.max_parallel
+        ),
+        memoize=memoize,
+        memo_max_age=(
+            math.ceil(parse_argo_duration(config.memoize.max_age))
+            if memoize and config.memoize.max_age is not None
+            else None
         ),
     )
     manifest = compile_manifest(source, kind=request.kind, name=request.name)

@@ -64,6 +64,9 @@ class CompileInput:
     mlflow_settings: NodeSettings = field(default_factory=NodeSettings)  # start/end pods
     #: branches of the sweep (if the plan has one) running at once; ``None``: no limit
     sweep_parallelism: int | None = None
+    #: --skip-unchanged: steps unchanged since an earlier successful run are not run again
+    memoize: bool = False
+    memo_max_age: int | None = None  # seconds
 
 
 def compile_manifest(
@@ -241,6 +244,8 @@ def build_default_container(source: CompileInput) -> dict[str, Any]:
             compression=cfg.data.compression,
             pin_versions=tuple(k8s_literal(ds) for ds in source.pinned_datasets),
             mlflow=source.mlflow,
+            memoize=source.memoize,
+            memo_max_age=source.memo_max_age,
         )
     )
     return {

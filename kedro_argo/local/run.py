@@ -38,6 +38,7 @@ class LocalRequest:
     created_at: datetime | None = None  # {{workflow.creationTimestamp}}; None: now
     sweeps: Mapping[str, Any] | None = None  # --sweep; None: argo.yml's sweeps
     max_parallel: int | None = None  # --max-parallel
+    skip_unchanged: bool | None = None  # --skip-unchanged; None: argo.yml's memoize.enabled
     resume: str | None = None  # --resume: the workflow name or uid of an earlier local run
 
 
@@ -106,6 +107,7 @@ def run_local(
                 for_local=True,
                 sweeps=request.sweeps,
                 max_parallel=request.max_parallel,
+                skip_unchanged=request.skip_unchanged,
             )
         )
         manifest, config = built.manifest, built.facts.config

@@ -69,12 +69,15 @@ def make_runner(
     consumers_of: Callable[[str], list[str]],
     branch: str | None = None,
     shared: Collection[str] = (),
+    memo: Callable[..., Any] | None = None,
 ) -> Any:
     """A SequentialRunner that first swaps the datasets the step exchanges with other steps
     (its external inputs and outputs, and ``exports``; data internal to a multi-node step
     stays in memory) and clears what an earlier attempt of this step saved at the run's
     pinned version. In a sweep's ``branch`` the data lives under the branch's prefix, but
-    for the ``shared`` inputs, saved by the steps every branch shares."""
+    for the ``shared`` inputs, saved by the steps every branch shares. ``memo(pipeline=,
+    catalog=, exchanged=, in_memory=)``: the step's cache entry (``--skip-unchanged``), or
+    ``None``; a hit puts the outputs back and runs no node."""
     from kedro.runner import SequentialRunner
 
     from kedro_argo.datasets import exchanged_datasets
@@ -87,20 +90,25 @@ def make_runner(
                 pipeline.inputs() | pipeline.outputs() | (set(exports) & pipeline.all_outputs())
             )
             needed = exchanged_datasets(catalog, wanted)
+            in_memory = set(exchanged_datasets(catalog, pipeline.all_outputs())) - set(needed)
             if needed and not pod.data_root:
                 raise StepError(
                     f"{contract.DATA_ROOT_ENV} is not set but this step exchanges "
                     f"{', '.join(needed)} with other steps: set data.root in argo.yml and "
                     "recompile."
                 )
+            uris = {
+                name: intermediate_uri(
+                    pod.data_root or "",
+                    pod.run_id,
+                    escape_dataset_name(name),
+                    None if name in shared else branch,
+                )
+                for name in needed
+            }
             for name in needed:
                 catalog[name] = IntermediateDataset(
-                    uri=intermediate_uri(
-                        pod.data_root or "",
-                        pod.run_id,
-                        escape_dataset_name(name),
-                        None if name in shared else branch,
-                    ),
+                    uri=uris[name],
                     dataset_name=name,
                     producer=producers.get(name),
                     compression=pod.compression,
@@ -109,7 +117,32 @@ def make_runner(
             if version is not None:
                 for name in sorted(pipeline.all_outputs()):
                     clear_earlier_attempt(catalog, name, version)
-            return super().run(pipeline, catalog, *args, **kwargs)
+            entry = None
+            if memo is not None:
+                entry = memo(
+                    pipeline=pipeline, catalog=catalog, exchanged=uris, in_memory=in_memory
+                )
+                reused = entry.try_reuse() if entry is not None else None
+                if reused is not None:
+                    print(
+                        f"kedro-argo: step skipped: unchanged since run {reused.get('run_id')} "
+                        f"of workflow {reused.get('workflow_name')} ({reused.get('created_at')}); "
+                        "its outputs were put back from the cache",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    return {}
+            outputs = super().run(pipeline, catalog, *args, **kwargs)
+            if entry is not None:
+                entry.record(
+                    {
+                        "run_id": pod.run_id,
+                        "workflow_name": pod.workflow_name,
+                        "created_at": pod.created,
+                        "commit_id": pod.commit_id,
+                    }
+                )
+            return outputs
 
     return StepRunner()
 
@@ -159,7 +192,7 @@ def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_pat
     if call.sweep:
         os.environ[contract.SWEEP_ENV] = call.sweep  # what ${argo:sweep} resolves to
     check_compression(pod.compression)
-    bootstrap_project(project_path)
+    metadata = bootstrap_project(project_path)
     if hasattr(pipelines, "set_requested"):  # Kedro >= 1.5: import only this pipeline
         pipelines.set_requested([call.pipeline])
     try:
@@ -202,6 +235,7 @@ def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_pat
             _consumer_finder(pod.pipeline, step_nodes),
             branch=call.sweep,
             shared=call.shared,
+            memo=_memo_for(call, pod, metadata) if pod.memoize else None,
         )
         load_versions = {ds: run_version if ds in call.shared else version for ds in pins}
         session.run(
@@ -212,6 +246,15 @@ def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_pat
         )
         if recorder is not None:
             recorder.write()
+
+
+def _memo_for(call: contract.StepCall, pod: contract.PodEnvironment, metadata: Any) -> Any:
+    from functools import partial
+
+    from kedro_argo.runtime import memo
+
+    source_dir = Path(metadata.source_dir) / metadata.package_name
+    return partial(memo.prepare, call=call, pod=pod, source_dir=source_dir)
 
 
 def _consumer_finder(compiled: str, step_nodes: Sequence[Any]) -> Callable[[str], list[str]]:

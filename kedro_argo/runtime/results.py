@@ -70,11 +70,11 @@ class ResultsRecorder:
     def write(self, root: str | None = None) -> None:
         base = root or results_root()
         for name in self.parameters:
-            if name not in self.values:
-                continue
             try:
-                _write(contract.result_path("parameters", name, base), json_text(self.values[name]))
-            except (TypeError, ValueError, OSError) as exc:
+                # not seen saved: the step was skipped (--skip-unchanged), its output put back
+                value = self.values[name] if name in self.values else self.catalog.load(name)
+                _write(contract.result_path("parameters", name, base), json_text(value))
+            except Exception as exc:  # the data is saved; only its display is lost
                 logger.warning("Cannot show %s in the Argo UI: %s", name, exc)
         for name in self.artifacts:
             try:

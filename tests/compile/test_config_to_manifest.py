@@ -546,6 +546,23 @@ def _ui(c: Compiled) -> None:
     assert len(users) == 2  # each results template serves its one step
 
 
+@check("ArgoConfig.memoize", "MemoizeConfig.enabled", "MemoizeConfig.max_age")
+def _memoize(c: Compiled) -> None:
+    """``memoize:`` tells every pod to skip a step unchanged since an earlier successful run
+    (its cache entries valid for ``max_age``); what the pods do with it:
+    tests/e2e/test_memoize.py."""
+    memo = type(c.built.facts.config.memoize).model_validate({"enabled": True, "max_age": "2h"})
+    config = c.built.facts.config.model_copy(update={"memoize": memo})
+    built = build_facts(dataclasses.replace(c.built.facts, config=config))
+    env = default_env(built.manifest)
+    assert env["KEDRO_ARGO_MEMOIZE"] == "true"
+    assert env["KEDRO_ARGO_MEMO_MAX_AGE"] == "7200"
+    assert "KEDRO_ARGO_MEMOIZE" not in default_env(c.built.manifest)
+    # --skip-unchanged / --no-skip-unchanged win over argo.yml
+    off = build_facts(dataclasses.replace(c.built.facts, config=config), skip_unchanged=False)
+    assert "KEDRO_ARGO_MEMOIZE" not in default_env(off.manifest)
+
+
 def keys_to_check() -> list[str]:
     """Every field except those that only group a sub-model's own (checked) keys."""
     return [
