@@ -25,13 +25,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install  ## print start-up, throughput, local-mode, compile and grouping ratios
+bench: install  ## print start-up, throughput, local-mode, compile, grouping and skip-unchanged ratios
 	$(BIN)/uv pip install --quiet --python $(BIN)/python 'kedro-airflow>=0.11,<0.12'  # compared against; benchmark only
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_store.py
 	$(BIN)/python benchmarks/bench_local.py
 	$(BIN)/python benchmarks/bench_compile.py
 	$(BIN)/python benchmarks/bench_grouping.py
+	$(BIN)/python benchmarks/bench_skip_unchanged.py
 
 docs: install  ## regenerate the generated reference pages, build the site (strict) in site/
 	$(BIN)/python -m kedro_argo.docgen docs
