@@ -182,7 +182,7 @@ class StepMemo:
                     if checksum(fs, record["path"]) != record["checksum"]:
                         return None
                     copies.append((fs, record["path"], current))
-        except (Unknowable, OSError) as exc:
+        except Exception as exc:  # a dataset with no file, a store that fails: just run
             logger.warning("Cannot reuse the cache entry %s (%s): the step runs", self.key, exc)
             return None
         for fs, source, target in copies:
@@ -278,6 +278,9 @@ def prepare(
         return None
     except FileNotFoundError:
         return None  # a missing input: the step runs and says which
+    except Exception as exc:  # e.g. no version of a versioned input: Kedro says it better
+        logger.warning("Cannot look at this step's inputs (%s): it runs", exc)
+        return None
     key = hashlib.sha256(_json(parts).encode()).hexdigest()
     outputs = sorted(pipeline.all_outputs())
     return StepMemo(
