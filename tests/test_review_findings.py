@@ -1,7 +1,7 @@
 """Review findings on today's features (``--skip-unchanged``, results in the Argo UI, resume).
 
-Each test reproduces one bug and is marked ``xfail(strict=True)``: it fails today, and the
-suite says so the day the bug is fixed (the test then passes and must lose its marker).
+Each test reproduced one bug found in review (the comment above it says what was wrong); they
+all pass since the fixes, and guard against the bugs coming back.
 """
 
 from __future__ import annotations
@@ -39,11 +39,8 @@ def _results_of(stderr: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a skipped sweep branch shows another branch's value of a versioned ui.parameters "
-    "dataset: ResultsRecorder.write loads the latest version, not the one this step put back",
-)
+# Was: a skipped sweep branch shows another branch's value of a versioned ui.parameters dataset:
+# ResultsRecorder.write loads the latest version, not the one this step put back
 def test_a_skipped_branch_shows_its_own_versioned_result(tmp_path: Path) -> None:
     project = write_project(
         tmp_path / "swept_results",
@@ -83,11 +80,8 @@ def test_a_skipped_branch_shows_its_own_versioned_result(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a skipped grouped step shows an empty value for a ui.parameters dataset kept in "
-    "the pod's memory: nothing caches it and ResultsRecorder.write cannot load it",
-)
+# Was: a skipped grouped step shows an empty value for a ui.parameters dataset kept in the pod's
+# memory: nothing caches it and ResultsRecorder.write cannot load it
 def test_a_skipped_grouped_step_shows_its_in_memory_result(tmp_path: Path) -> None:
     project = write_project(
         tmp_path / "grouped_results",
@@ -128,11 +122,8 @@ class _GcsLike:
         return self.objects[path]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on GCS memo.checksum uses the per-generation etag (first in _CHECKSUM_KEYS) instead "
-    "of md5Hash/crc32c as docs/skip-unchanged.md says: identical bytes in a new object differ",
-)
+# Was: on GCS memo.checksum uses the per-generation etag (first in _CHECKSUM_KEYS) instead of
+# md5Hash/crc32c as docs/skip-unchanged.md says: identical bytes in a new object differ
 def test_gcs_objects_with_the_same_bytes_have_the_same_checksum() -> None:
     same_bytes = {"md5Hash": "rL0Y20zC+Fzt72VPzMSk2A==", "crc32c": "yZRlqg==", "size": 3}
     fs = _GcsLike(
@@ -155,11 +146,8 @@ def test_gcs_objects_with_the_same_bytes_have_the_same_checksum() -> None:
     assert memo.checksum(fs, "bucket/data/run-1/a") == memo.checksum(fs, "bucket/data/run-2/a")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="StepMemo.try_reuse: a store error while putting the outputs back escapes (the step "
-    "fails, half its outputs put back) instead of being a miss that runs the step",
-)
+# Was: StepMemo.try_reuse: a store error while putting the outputs back escapes (the step fails,
+# half its outputs put back) instead of being a miss that runs the step
 def test_a_failing_put_back_runs_the_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "data"
     entry_root = root / memo.MEMO_FOLDER / "k"
@@ -192,22 +180,16 @@ def test_a_failing_put_back_runs_the_step(tmp_path: Path, monkeypatch: pytest.Mo
 # --------------------------------------------------------------------------- UI results
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="json_text shows a pandas Series through tolist() (its labels lost), not to_dict() "
-    "as docs/ui-results.md says",
-)
+# Was: json_text shows a pandas Series through tolist() (its labels lost), not to_dict() as
+# docs/ui-results.md says
 def test_a_pandas_series_result_keeps_its_labels() -> None:
     pd = pytest.importorskip("pandas")
     metrics = pd.Series({"mae": 1.5, "r2_score": 0.9})
     assert json.loads(json_text(metrics)) == {"mae": 1.5, "r2_score": 0.9}  # today [1.5, 0.9]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="json_text sorts keys, so a JSON-able dict with int and str keys raises TypeError "
-    "and the result is not shown",
-)
+# Was: json_text sorts keys, so a JSON-able dict with int and str keys raises TypeError and the
+# result is not shown
 def test_a_dict_with_int_and_str_keys_is_shown() -> None:
     assert json.loads(json_text({1: "a", "b": 2})) == {"1": "a", "b": 2}
 
@@ -216,11 +198,8 @@ def test_a_dict_with_int_and_str_keys_is_shown() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="run-local --resume: a reused step's results are not read back (_advance_step marks "
-    "it Succeeded without _collect_outputs), so the resumed run shows and returns none of them",
-)
+# Was: run-local --resume: a reused step's results are not read back (_advance_step marks it
+# Succeeded without _collect_outputs), so the resumed run shows and returns none of them
 def test_a_resumed_run_shows_the_results_of_the_reused_steps(tmp_path: Path) -> None:
     project = write_project(
         tmp_path / "resumed_results",

@@ -534,6 +534,9 @@ class _Engine:
         elif step.phase is not StepPhase.PENDING:
             return False
         if step.name in self.reuse and not step.exit_handler:
+            if step.spec.outputs:  # what it showed then is still in its results folder
+                with contextlib.suppress(LocalRunError):
+                    step.results = _collect_outputs(step)
             self._final(step, StepPhase.SUCCEEDED, REUSED)
             return True
         if self.running >= self.limit:

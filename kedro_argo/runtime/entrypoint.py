@@ -235,7 +235,7 @@ def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_pat
             _consumer_finder(pod.pipeline, step_nodes),
             branch=call.sweep,
             shared=call.shared,
-            memo=_memo_for(call, pod, metadata) if pod.memoize else None,
+            memo=_memo_for(call, pod, metadata, recorder) if pod.memoize else None,
         )
         load_versions = {ds: run_version if ds in call.shared else version for ds in pins}
         session.run(
@@ -248,13 +248,15 @@ def _run_step(call: contract.StepCall, pod: contract.PodEnvironment, project_pat
             recorder.write()
 
 
-def _memo_for(call: contract.StepCall, pod: contract.PodEnvironment, metadata: Any) -> Any:
+def _memo_for(
+    call: contract.StepCall, pod: contract.PodEnvironment, metadata: Any, recorder: Any
+) -> Any:
     from functools import partial
 
     from kedro_argo.runtime import memo
 
     source_dir = Path(metadata.source_dir) / metadata.package_name
-    return partial(memo.prepare, call=call, pod=pod, source_dir=source_dir)
+    return partial(memo.prepare, call=call, pod=pod, source_dir=source_dir, recorder=recorder)
 
 
 def _consumer_finder(compiled: str, step_nodes: Sequence[Any]) -> Callable[[str], list[str]]:

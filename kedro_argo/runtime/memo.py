@@ -28,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,7 +46,16 @@ logger = logging.getLogger(__name__)
 FORMAT = 1
 MEMO_FOLDER = "~memo"
 ENTRY_FILE = "entry.json"
-_CHECKSUM_KEYS = ("ETag", "etag", "md5Hash", "crc32c", "md5", "checksum")
+#: Checksums a store reports that follow the bytes, best first. Not GCS's ``etag``: it
+#: changes with every write and copy of the same bytes (it follows the object's generation).
+_CHECKSUM_KEYS = (
+    "md5Hash",  # GCS
+    "crc32c",  # GCS
+    "ChecksumSHA256",  # S3 additional checksums
+    "ChecksumCRC32C",
+    "ETag",  # S3 (and MinIO): the MD5 of a single-part upload and of its copies
+    "content_md5",  # Azure
+)
 
 
 class Unknowable(Exception):
@@ -130,6 +141,7 @@ class StepMemo:
     exchanged_outputs: Mapping[str, str]  # dataset -> its URI in this run
     declared_outputs: tuple[str, ...]
     max_age: float | None = None
+    recorder: Any = None  # the step's ResultsRecorder (argo.yml's ui), if any
 
     # -- reading
 
@@ -182,12 +194,15 @@ class StepMemo:
                     if checksum(fs, record["path"]) != record["checksum"]:
                         return None
                     copies.append((fs, record["path"], current))
+            for fs, source, target in copies:
+                fs.makedirs(fs._parent(target), exist_ok=True)
+                fs.copy(source, target, recursive=fs.isdir(source))
         except Exception as exc:  # a dataset with no file, a store that fails: just run
             logger.warning("Cannot reuse the cache entry %s (%s): the step runs", self.key, exc)
             return None
-        for fs, source, target in copies:
-            fs.makedirs(fs._parent(target), exist_ok=True)
-            fs.copy(source, target, recursive=fs.isdir(source))
+        if self.recorder is not None:
+            texts = entry.get("results") or {}
+            self.recorder.texts.update({k: str(v) for k, v in texts.items()})
         return entry
 
     # -- writing
@@ -205,13 +220,19 @@ class StepMemo:
                 fs, source = fsspec.core.url_to_fs(uri)
                 _, target = fsspec.core.url_to_fs(f"{self.entry_root}/data/{_escaped(name)}")
                 fs.makedirs(fs._parent(target), exist_ok=True)
-                fs.copy(source, target)
+                if isinstance(fs, LocalFileSystem):  # a reader sees the old copy or the new
+                    partial = f"{target}.{os.getpid()}.{secrets.token_hex(4)}.partial"
+                    fs.copy(source, partial)
+                    os.replace(partial, target)
+                else:
+                    fs.copy(source, target)  # one server-side copy: visible once complete
             entry = {
                 "format": FORMAT,
                 "key": self.key,
                 "created": time.time(),
                 "declared": declared,
                 "exchanged": sorted(self.exchanged_outputs),
+                "results": self.recorder.shown() if self.recorder is not None else {},
                 **dict(run),
             }
             _write_entry(f"{self.entry_root}/{ENTRY_FILE}", _json(entry).encode())
@@ -230,7 +251,7 @@ def _write_entry(uri: str, data: bytes) -> None:
     if isinstance(fs, LocalFileSystem):
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
+        partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
         partial.write_bytes(data)
         partial.replace(target)
     else:
@@ -246,6 +267,7 @@ def prepare(
     pipeline: Any,
     exchanged: Mapping[str, str],
     in_memory: Iterable[str],
+    recorder: Any = None,
 ) -> StepMemo | None:
     """The step's cache entry, or ``None`` when the step cannot be skipped: the exit handler
     (``call.nodes`` empty), no data root, or an input kedro-argo cannot look at."""
@@ -290,4 +312,5 @@ def prepare(
         exchanged_outputs={n: exchanged[n] for n in outputs if n in exchanged},
         declared_outputs=tuple(n for n in outputs if n not in exchanged and n not in memory),
         max_age=pod.memo_max_age,
+        recorder=recorder,
     )

@@ -31,9 +31,12 @@ def results_root() -> str:
 def json_text(value: Any, limit: int = contract.RESULT_PARAMETER_LIMIT) -> str:
     """``value`` as compact, sorted JSON (numpy and pandas values as plain ones); a value
     larger than ``limit`` bytes is replaced by a notice saying so."""
-    text = json.dumps(
-        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain
-    )
+    try:
+        text = json.dumps(
+            value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain
+        )
+    except TypeError:  # keys of mixed types ({1: …, "b": …}) cannot be sorted: as they come
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
     size = len(text.encode())
     if size > limit:
         logger.warning("Result is %d bytes, over the %d-byte limit: not shown", size, limit)
@@ -42,7 +45,7 @@ def json_text(value: Any, limit: int = contract.RESULT_PARAMETER_LIMIT) -> str:
 
 
 def _plain(value: Any) -> Any:
-    for method in ("tolist", "item", "to_dict"):  # numpy arrays / scalars, pandas objects
+    for method in ("to_dict", "tolist", "item"):  # pandas objects (labels kept), numpy ones
         if callable(getattr(value, method, None)):
             return getattr(value, method)()
     return str(value)
@@ -56,6 +59,8 @@ class ResultsRecorder:
         self.parameters = tuple(parameters)
         self.artifacts = tuple(artifacts)
         self.values: dict[str, Any] = {}
+        #: JSON texts of results put back from the cache of a skipped step (--skip-unchanged)
+        self.texts: dict[str, str] = {}
         self.catalog: Any = None
 
     @hook_impl
@@ -67,13 +72,28 @@ class ResultsRecorder:
         if dataset_name in self.parameters:
             self.values[dataset_name] = data
 
+    def shown(self) -> dict[str, str]:
+        """The JSON texts of the result parameters its nodes saved (kept by a cache entry)."""
+        texts = dict(self.texts)
+        for name in self.parameters:
+            if name in self.values:
+                try:
+                    texts[name] = json_text(self.values[name])
+                except (TypeError, ValueError):
+                    continue
+        return texts
+
     def write(self, root: str | None = None) -> None:
         base = root or results_root()
         for name in self.parameters:
             try:
-                # not seen saved: the step was skipped (--skip-unchanged), its output put back
-                value = self.values[name] if name in self.values else self.catalog.load(name)
-                _write(contract.result_path("parameters", name, base), json_text(value))
+                if name in self.values:
+                    text = json_text(self.values[name])
+                elif name in self.texts:  # a skipped step: the text its run showed
+                    text = self.texts[name]
+                else:
+                    continue
+                _write(contract.result_path("parameters", name, base), text)
             except Exception as exc:  # the data is saved; only its display is lost
                 logger.warning("Cannot show %s in the Argo UI: %s", name, exc)
         for name in self.artifacts:
