@@ -255,8 +255,19 @@ def _memo_for(
 
     from kedro_argo.runtime import memo
 
-    source_dir = Path(metadata.source_dir) / metadata.package_name
-    return partial(memo.prepare, call=call, pod=pod, source_dir=source_dir, recorder=recorder)
+    return partial(
+        memo.prepare, call=call, pod=pod, source_dir=_package_dir(metadata), recorder=recorder
+    )
+
+
+def _package_dir(metadata: Any) -> Path:
+    """Where the project's package is imported from: its source folder, or site-packages in
+    an image that installed the project as a wheel."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(metadata.package_name)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return Path(locations[0]) if locations else Path(metadata.source_dir) / metadata.package_name
 
 
 def _consumer_finder(compiled: str, step_nodes: Sequence[Any]) -> Callable[[str], list[str]]:

@@ -65,11 +65,15 @@ class Unknowable(Exception):
 def code_version(source_dir: Path) -> str:
     """SHA-256 of every ``.py`` file under ``source_dir`` (relative path and bytes)."""
     digest = hashlib.sha256()
+    found = 0
     for path in sorted(source_dir.rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
+        found += 1
         digest.update(str(path.relative_to(source_dir)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
+    if not found:  # e.g. only compiled files: a code change could not be seen
+        raise Unknowable(f"no Python source of the project's package under {source_dir}")
     return digest.hexdigest()
 
 
@@ -274,10 +278,15 @@ def prepare(
     if not call.nodes or not pod.data_root:
         return None
     memory = set(in_memory)
+    try:
+        code = code_version(source_dir)
+    except (Unknowable, OSError) as exc:
+        logger.warning("Cannot tell whether this step's code changed (%s): it runs", exc)
+        return None
     parts: dict[str, Any] = {
         "format": FORMAT,
         "kedro-argo": _kedro_argo_version(),
-        "code": code_version(source_dir),
+        "code": code,
         "pipeline": call.pipeline,
         "nodes": sorted(n.name for n in pipeline.nodes),
         "env": call.env,

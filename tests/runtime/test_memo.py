@@ -46,6 +46,10 @@ def test_the_code_version_is_every_python_file_of_the_package(tmp_path: Path) ->
     assert memo.code_version(tmp_path / "pkg") == first
     (tmp_path / "pkg" / "sub" / "b.py").write_text("")
     assert memo.code_version(tmp_path / "pkg") != first
+    (tmp_path / "compiled").mkdir()
+    (tmp_path / "compiled" / "a.pyc").write_bytes(b"\0")
+    with pytest.raises(memo.Unknowable, match="no Python source"):
+        memo.code_version(tmp_path / "compiled")
 
 
 @dataclass
@@ -80,6 +84,7 @@ POD = contract.PodEnvironment(
 
 def prepared(tmp_path: Path, call: contract.StepCall, pod: contract.PodEnvironment = POD) -> Any:
     (tmp_path / "pkg").mkdir(exist_ok=True)
+    (tmp_path / "pkg" / "nodes.py").write_text("def node(): ...\n")
     return memo.prepare(
         call=call,
         pod=pod,
