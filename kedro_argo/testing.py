@@ -597,22 +597,26 @@ def _run_here(job: _RunJob) -> _Outcome:
     """Compile and run in this process (the project is imported here)."""
     from rich.console import Console
 
-    from kedro_argo.compiler.build import BuildRequest, build_manifest
-    from kedro_argo.local.run import LocalRequest, run_local
+    from kedro_argo.compiler.build import build_manifest
+    from kedro_argo.local.run import LocalRequest, build_request, run_local
 
-    # What the workflow is made of (run_local compiles the same request again: ~20 ms).
-    built = build_manifest(
-        BuildRequest(
-            project_path=job.project,
-            pipeline=job.pipeline,
-            env=job.env,
-            runtime_params=job.params,
-            group_by=job.group_by,
-            for_local=True,
-            sweeps=_sweeps(job),
-            max_parallel=job.max_parallel,
-        )
+    request = LocalRequest(
+        project_path=job.project,
+        pipeline=job.pipeline,
+        env=job.env,
+        runtime_params=job.params,
+        parallelism=job.parallelism,
+        data_root=job.data_root,
+        arguments=job.arguments,
+        progress=False,
+        group_by=job.group_by,
+        log_root=job.log_root,
+        created_at=job.created_at,
+        sweeps=_sweeps(job),
+        max_parallel=job.max_parallel,
     )
+    # What the workflow is made of (run_local compiles the same request again: ~20 ms).
+    built = build_manifest(build_request(request))
     exit_pipeline = built.facts.config.workflow.on_exit_pipeline
     exit_outputs: dict[str, tuple[str, ...]] = {}
     if exit_pipeline:
@@ -622,21 +626,7 @@ def _run_here(job: _RunJob) -> _Outcome:
     buffer = io.StringIO()
     notes: list[str] = []
     result = run_local(
-        LocalRequest(
-            project_path=job.project,
-            pipeline=job.pipeline,
-            env=job.env,
-            runtime_params=job.params,
-            parallelism=job.parallelism,
-            data_root=job.data_root,
-            arguments=job.arguments,
-            progress=False,
-            group_by=job.group_by,
-            log_root=job.log_root,
-            created_at=job.created_at,
-            sweeps=_sweeps(job),
-            max_parallel=job.max_parallel,
-        ),
+        request,
         console=Console(file=buffer, width=200, color_system=None, highlight=False),
         notify=notes.append,
     )

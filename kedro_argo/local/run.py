@@ -42,6 +42,23 @@ class LocalRequest:
     resume: str | None = None  # --resume: the workflow name or uid of an earlier local run
 
 
+def build_request(request: LocalRequest) -> Any:
+    """The compile request of a local run (a :class:`~kedro_argo.compiler.build.BuildRequest`)."""
+    from kedro_argo.compiler.build import BuildRequest
+
+    return BuildRequest(
+        project_path=request.project_path,
+        pipeline=request.pipeline,
+        env=request.env,
+        runtime_params=request.runtime_params,
+        group_by=request.group_by,
+        for_local=True,
+        sweeps=request.sweeps,
+        max_parallel=request.max_parallel,
+        skip_unchanged=request.skip_unchanged,
+    )
+
+
 def resolve_data_root(project_path: Path, configured: str) -> str:
     """An object-store URL as is; a relative folder under the project, made absolute. A path
     that is (or lies under) an existing file is refused before any step starts."""
@@ -73,7 +90,7 @@ def run_local(
     request: LocalRequest, console: Any = None, notify: Callable[[str], None] | None = None
 ) -> Any:
     """Run the workflow; returns the executor's LocalRunResult (phase, steps, log paths)."""
-    from kedro_argo.compiler.build import BuildRequest, build_manifest
+    from kedro_argo.compiler.build import build_manifest
     from kedro_argo.compiler.project import load_argo_config
     from kedro_argo.local.executor import execute_plan
     from kedro_argo.local.resolve import plan_workflow
@@ -97,19 +114,7 @@ def run_local(
         data_root = resolve_data_root(root, request.data_root or config.data.local_root)
         arguments = request.arguments
     else:
-        built = build_manifest(
-            BuildRequest(
-                project_path=root,
-                pipeline=request.pipeline,
-                env=request.env,
-                runtime_params=request.runtime_params,
-                group_by=request.group_by,
-                for_local=True,
-                sweeps=request.sweeps,
-                max_parallel=request.max_parallel,
-                skip_unchanged=request.skip_unchanged,
-            )
-        )
+        built = build_manifest(build_request(request))
         manifest, config = built.manifest, built.facts.config
         for note in built.notes:
             if notify is not None:

@@ -10,13 +10,11 @@ steps run in their own process groups) and checks what is left.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from pathlib import Path
 
 from kedro_argo.runtime.store import IntermediateStore
 
-from ..local.helpers import HANG_GUARD_S, pid_alive, wait_for_exit, wait_until
+from ..local.helpers import ctrl_c_when, pid_alive, wait_for_exit
 from ..mini_project import write_project
 from ..sample_project import KEDRO, base_env, kedro
 
@@ -82,31 +80,27 @@ def test_ctrl_c_leaves_no_process_no_partial_object_and_a_rerun_succeeds(tmp_pat
     )
     data = tmp_path / "data"
     (project / "block").touch()
-    log = (tmp_path / "run-local.log").open("w+")
-    run = subprocess.Popen(
+    steps: list[int] = []
+
+    def both_blocking() -> bool:
+        """Both steps wait for a signal, one halfway through writing its output."""
+        pids = [project / f"{n}.pid" for n in ("writing", "holding")]
+        if not all(p.exists() for p in pids):
+            return False
+        try:
+            steps[:] = [int(p.read_text()) for p in pids]
+        except ValueError:  # a pid file being written
+            return False
+        assert all(pid_alive(pid) for pid in steps)
+        return True
+
+    code, output = ctrl_c_when(
         [KEDRO, "argo", "run-local", "--data-root", str(data), "--no-progress"],
         cwd=project,
         env=base_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        log=tmp_path / "run-local.log",
+        ready=both_blocking,
     )
-    try:
-        wait_until(
-            lambda: (project / "writing.pid").exists() and (project / "holding.pid").exists(),
-            "both steps blocking (one of them halfway through writing its output)",
-        )
-        steps = [int((project / f"{n}.pid").read_text()) for n in ("writing", "holding")]
-        assert all(pid_alive(pid) for pid in steps)
-
-        run.send_signal(signal.SIGINT)
-        code = run.wait(timeout=HANG_GUARD_S)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
-    log.seek(0)
-    output = log.read()
-
     assert code == 130, output
     assert "Interrupted: every running step was stopped" in output
     assert "Traceback" not in output, output

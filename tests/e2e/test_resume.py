@@ -9,13 +9,11 @@ exactly what ran; ``broken`` makes one node fail and ``block`` makes it wait for
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
 from pathlib import Path
 
 from kedro_argo.runtime.store import IntermediateStore
 
-from ..local.helpers import HANG_GUARD_S, wait_until
+from ..local.helpers import ctrl_c_when
 from ..mini_project import write_project
 from ..sample_project import KEDRO, base_env, kedro
 
@@ -131,24 +129,13 @@ def test_an_interrupted_run_resumes_from_the_steps_that_finished(tmp_path: Path)
     project = make_project(tmp_path)
     data = tmp_path / "data"
     (project / "block").touch()
-    log = (tmp_path / "run-local.log").open("w+")
-    run = subprocess.Popen(
+    code, output = ctrl_c_when(
         [KEDRO, "argo", "run-local", "--data-root", str(data), "--no-progress"],
         cwd=project,
         env=base_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        log=tmp_path / "run-local.log",
+        ready=(project / "flaky.pid").exists,
     )
-    try:
-        wait_until(lambda: (project / "flaky.pid").exists(), "flaky blocking")
-        run.send_signal(signal.SIGINT)
-        code = run.wait(timeout=HANG_GUARD_S)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
-    log.seek(0)
-    output = log.read()
     assert code == 130, output
     name = resume_hint(output)
     assert calls(project) == ["first", "flaky", "side"]

@@ -11,6 +11,8 @@ import copy
 import io
 import os
 import select
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -192,6 +194,26 @@ def wait_for_exit(pid: int, what: str, timeout: float = HANG_GUARD_S) -> None:
         os.close(fd)
     if pid_alive(pid):
         pytest.fail(f"{what} did not happen within {timeout:g} s")
+
+
+def ctrl_c_when(
+    command: list[str], *, cwd: Path, env: dict[str, str], log: Path, ready: Callable[[], bool]
+) -> tuple[int, str]:
+    """Start ``command``, press Ctrl-C (SIGINT to it alone, as a terminal does: local mode's
+    steps run in process groups of their own) once ``ready()`` holds; its exit code and
+    output. The process is killed if it outlives the hang guard."""
+    with log.open("w+") as sink:
+        run = subprocess.Popen(command, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            wait_until(ready, f"{' '.join(command[:3])}… being ready to interrupt")
+            run.send_signal(signal.SIGINT)
+            code = run.wait(timeout=HANG_GUARD_S)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+        sink.seek(0)
+        return code, sink.read()
 
 
 @dataclass
