@@ -160,6 +160,9 @@ class StepMemo:
         except ValueError:
             logger.warning("Ignoring the damaged cache entry %s", path)
             return None
+        except Exception as exc:  # a store that cannot be read: the step runs
+            logger.warning("Cannot read the cache entry %s (%s): the step runs", path, exc)
+            return None
         if not isinstance(entry, dict) or entry.get("format") != FORMAT:
             return None
         if entry.get("key") != self.key:
