@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 __all__ = [
     "API_VERSION",
     "ARGO_NAME_RE",
+    "ARTIFACT_LOCATIONS",
     "DNS_LABEL_RE",
     "DNS_SUBDOMAIN_RE",
     "GENERATE_NAME_LIMIT",
@@ -29,6 +30,7 @@ __all__ = [
     "OBJECT_NAME_LIMITS",
     "PARAMETER_NAME_MAX_LENGTH",
     "PARAMETER_NAME_RE",
+    "TEMPLATE_TYPES",
     "WORKFLOW_KINDS",
     "DependsError",
     "depends_tasks",
@@ -49,6 +51,33 @@ WORKFLOW_KINDS = tuple(KINDS.values())
 # --------------------------------------------------------------------------- limits
 
 #: Templates in one Workflow and tasks in one DAG template (v4 CRD ``maxItems``).
+#: The fields that make a template one type or another (exactly one per template).
+TEMPLATE_TYPES = (
+    "container",
+    "script",
+    "dag",
+    "steps",
+    "resource",
+    "suspend",
+    "containerSet",
+    "data",
+    "http",
+    "plugin",
+)
+#: The fields that say where an artifact is stored (at most one per artifact).
+ARTIFACT_LOCATIONS = (
+    "s3",
+    "git",
+    "http",
+    "artifactory",
+    "hdfs",
+    "raw",
+    "oss",
+    "gcs",
+    "azure",
+    "plugin",
+)
+
 MAX_TEMPLATES = 200
 MAX_DAG_TASKS = 200
 #: ``inputs.parameters`` of one template (v4 CRD ``maxItems``).

@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kedro_argo import argo
+
 #: Characters of a value shown; the rest is cut (the whole value is in the Argo UI / the file).
 SHOWN_VALUE = 300
-_LOCATION_KEYS = ("s3", "gcs", "azure", "oss", "hdfs", "artifactory", "http", "git", "raw")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def workflow_results(
 
 
 def _location(artifact: Mapping[str, Any]) -> str:
-    for key in _LOCATION_KEYS:
+    for key in argo.ARTIFACT_LOCATIONS:
         place = artifact.get(key)
         if isinstance(place, Mapping):
             found = place.get("key") or place.get("url") or place.get("path") or place.get("blob")

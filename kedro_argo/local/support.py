@@ -65,7 +65,7 @@ from typing import Any
 
 import yaml
 
-from kedro_argo.argo import API_VERSION, WORKFLOW_KINDS
+from kedro_argo.argo import API_VERSION, TEMPLATE_TYPES, WORKFLOW_KINDS
 from kedro_argo.errors import LocalRunError
 
 __all__ = [
@@ -498,18 +498,6 @@ _MERGE_KEYS: dict[tuple[str, ...], str] = {
     ("container", "volumeMounts"): "mountPath",
     ("volumes",): "name",
 }
-_TEMPLATE_TYPES = (
-    "container",
-    "dag",
-    "steps",
-    "script",
-    "resource",
-    "suspend",
-    "http",
-    "plugin",
-    "containerSet",
-    "data",
-)
 
 
 def _empty(value: Any) -> bool:
@@ -556,9 +544,9 @@ def merge_template_defaults(
     if not defaults:
         return copy.deepcopy(dict(template))
     merged = strategic_merge(defaults, template)
-    own_types = [t for t in _TEMPLATE_TYPES if t in template]
+    own_types = [t for t in TEMPLATE_TYPES if t in template]
     if own_types:
-        for t in _TEMPLATE_TYPES:
+        for t in TEMPLATE_TYPES:
             if t not in own_types:
                 merged.pop(t, None)
     return merged

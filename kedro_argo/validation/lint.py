@@ -32,18 +32,6 @@ __all__ = [
     "task_dependencies",
 ]
 
-TEMPLATE_TYPES = (
-    "container",
-    "script",
-    "dag",
-    "steps",
-    "resource",
-    "suspend",
-    "containerSet",
-    "data",
-    "http",
-    "plugin",
-)
 _FIT_ADVICE = "group nodes into fewer pods with --group-by memory|namespace|tag"
 _TAG = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 WARN_SIZE = 512 * 1024
@@ -274,7 +262,7 @@ class _Linter:
         self, template: Mapping[str, Any], where: str, exit_reachable: set[str]
     ) -> Iterator[Problem]:
         name = str(template.get("name", ""))
-        kinds = [k for k in TEMPLATE_TYPES if k in template]
+        kinds = [k for k in argo.TEMPLATE_TYPES if k in template]
         if len(kinds) > 1:
             yield Problem(where, f"template '{name}' has {len(kinds)} types ({', '.join(kinds)})")
         if not kinds:

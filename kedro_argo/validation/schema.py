@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from importlib.resources import files
 from typing import Any
 
+from kedro_argo import argo
 from kedro_argo.validation.lint import Problem
 
 __all__ = ["CEL_RULES", "KINDS_WITH_SCHEMA", "schema_problems"]
@@ -76,21 +77,6 @@ def _count(value: Any, keys: tuple[str, ...]) -> int:
     return sum(_has(value, k) for k in keys)
 
 
-_LOCATIONS = ("s3", "git", "http", "artifactory", "hdfs", "raw", "oss", "gcs", "azure", "plugin")
-_TYPES = (
-    "container",
-    "script",
-    "dag",
-    "steps",
-    "resource",
-    "suspend",
-    "containerSet",
-    "data",
-    "http",
-    "plugin",
-)
-
-
 def _templates(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -99,7 +85,7 @@ CEL_RULES: Mapping[str, Callable[[Any], bool]] = {
     "(has(self.s3) ? 1 : 0) + (has(self.git) ? 1 : 0) + (has(self.http) ? 1 : 0) + "
     "(has(self.artifactory) ? 1 : 0) + (has(self.hdfs) ? 1 : 0) + (has(self.raw) ? 1 : 0) + "
     "(has(self.oss) ? 1 : 0) + (has(self.gcs) ? 1 : 0) + (has(self.azure) ? 1 : 0) + "
-    "(has(self.plugin) ? 1 : 0) <= 1": lambda v: _count(v, _LOCATIONS) <= 1,
+    "(has(self.plugin) ? 1 : 0) <= 1": lambda v: _count(v, argo.ARTIFACT_LOCATIONS) <= 1,
     "!has(self.realtime) || !self.realtime || !self.value.contains('resourcesDuration.')": (
         lambda v: (
             not (_has(v, "realtime") and v["realtime"])
@@ -126,7 +112,9 @@ CEL_RULES: Mapping[str, Callable[[Any], bool]] = {
     "self.all(t, (has(t.container) ? 1 : 0) + (has(t.script) ? 1 : 0) + (has(t.dag) ? 1 : 0) + "
     "(has(t.steps) ? 1 : 0) + (has(t.resource) ? 1 : 0) + (has(t.suspend) ? 1 : 0) + "
     "(has(t.containerSet) ? 1 : 0) + (has(t.data) ? 1 : 0) + (has(t.http) ? 1 : 0) + "
-    "(has(t.plugin) ? 1 : 0) <= 1)": lambda v: all(_count(t, _TYPES) <= 1 for t in _templates(v)),
+    "(has(t.plugin) ? 1 : 0) <= 1)": lambda v: all(
+        _count(t, argo.TEMPLATE_TYPES) <= 1 for t in _templates(v)
+    ),
     'self.all(t, !(has(t.timeout) && t.timeout != "" && (has(t.steps) || has(t.dag))))': (
         lambda v: all(
             not (_has(t, "timeout") and t["timeout"] != "" and (_has(t, "steps") or _has(t, "dag")))
