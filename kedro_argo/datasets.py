@@ -61,3 +61,25 @@ def _copy_mode(catalog: Any, name: str) -> str | None:
         return getattr(catalog.get(name), "_copy_mode", None)
     except Exception:
         return None
+
+
+class NoFileError(ValueError):
+    """A declared dataset that does not save to a file (a table, an API)."""
+
+
+def dataset_file(dataset: Any, *, saving: bool) -> tuple[Any, str]:
+    """The filesystem and path a file dataset loads from (``saving=False``: for a versioned
+    one, the version it loads) or saves to (for a versioned one, this run's save version).
+    Reads Kedro's file-dataset attributes; :class:`NoFileError` for a dataset without them."""
+    from kedro.io.core import AbstractVersionedDataset, get_filepath_str
+
+    filesystem = getattr(dataset, "_fs", None)
+    filepath = getattr(dataset, "_filepath", None)
+    if filesystem is None or filepath is None:
+        raise NoFileError(f"{type(dataset).__name__} does not save to a file")
+    if isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None:
+        if saving:
+            filepath = dataset._get_versioned_path(dataset.resolve_save_version())
+        else:
+            filepath = dataset._get_load_path()
+    return filesystem, get_filepath_str(filepath, getattr(dataset, "_protocol", "file"))

@@ -40,6 +40,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from kedro_argo import contract
+from kedro_argo.datasets import NoFileError, dataset_file
 
 logger = logging.getLogger(__name__)
 
@@ -106,20 +107,11 @@ def _folder_checksum(fs: Any, path: str) -> str:
 
 
 def file_of(dataset: Any, *, saving: bool) -> tuple[Any, str]:
-    """The filesystem and path a declared dataset loads from / saved to (a versioned one: the
-    version it loads, or this run's)."""
-    from kedro.io.core import AbstractVersionedDataset, get_filepath_str
-
-    fs = getattr(dataset, "_fs", None)
-    filepath = getattr(dataset, "_filepath", None)
-    if fs is None or filepath is None:
-        raise Unknowable(f"{type(dataset).__name__} does not save to a file")
-    if isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None:
-        if saving:
-            filepath = dataset._get_versioned_path(dataset.resolve_save_version())
-        else:
-            filepath = dataset._get_load_path()
-    return fs, get_filepath_str(filepath, getattr(dataset, "_protocol", "file"))
+    """:func:`kedro_argo.datasets.dataset_file`; a dataset with no file is :class:`Unknowable`."""
+    try:
+        return dataset_file(dataset, saving=saving)
+    except NoFileError as exc:
+        raise Unknowable(str(exc)) from None
 
 
 def _json(value: Any) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from kedro_argo import contract
+from kedro_argo.datasets import dataset_file
 
 logger = logging.getLogger(__name__)
 
@@ -111,24 +112,10 @@ def _write(path: str, text: str) -> None:
     partial.replace(target)
 
 
-def saved_location(dataset: Any) -> tuple[Any, str]:
-    """The filesystem and path where ``dataset`` saved its data (for a versioned dataset,
-    at the version of this run)."""
-    from kedro.io.core import AbstractVersionedDataset, get_filepath_str
-
-    filesystem = getattr(dataset, "_fs", None)
-    filepath = getattr(dataset, "_filepath", None)
-    if filesystem is None or filepath is None:
-        raise ValueError(f"{type(dataset).__name__} does not save to a file")
-    if isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None:
-        filepath = dataset._get_versioned_path(dataset.resolve_save_version())
-    return filesystem, get_filepath_str(filepath, getattr(dataset, "_protocol", "file"))
-
-
 def copy_saved_file(catalog: Any, name: str, target: str) -> None:
     if catalog is None:
         raise ValueError("the catalog was not created")
-    filesystem, path = saved_location(catalog.get(name))
+    filesystem, path = dataset_file(catalog.get(name), saving=True)
     if not filesystem.exists(path):
         raise ValueError(f"{path} was not saved")
     Path(target).parent.mkdir(parents=True, exist_ok=True)
